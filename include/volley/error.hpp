@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MPL-2.0
+// Error codes of volley. Every failure is a volley::errc inside a
+// std::error_code of the "volley" category, so callers can compare against
+// the enum directly (ec == volley::errc::would_block). Control-plane calls
+// throw std::system_error carrying the same code, with a message that names
+// the cause; data-plane calls (send, recv) return the code as a value.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace volley {
+
+/// Every reason a volley call can fail.
+enum class errc {
+    would_block = 1,          ///< nothing could be done now without blocking (dontwait, or timeout 0)
+    timed_out,                ///< sndtimeo / rcvtimeo expired before the operation could complete
+    closed,                   ///< the socket was closed (or moved from)
+    terminated,               ///< the context was shut down
+    invalid_argument,         ///< an option value or argument is out of range
+    invalid_endpoint,         ///< the endpoint URI is malformed
+    unknown_scheme,           ///< the endpoint URI names a transport volley does not have
+    address_in_use,           ///< bind: the endpoint is already bound
+    endpoint_not_found,       ///< unbind / disconnect: this socket has no such endpoint
+    incompatible_socket_type, ///< the peer's socket type cannot talk to this one (e.g. push to push)
+    not_supported,            ///< the socket type does not do this (e.g. recv on push)
+    protocol_error,           ///< the peer broke the wire protocol
+    message_too_large,        ///< a message exceeds maxmsgsize
+    connection_refused,       ///< nobody listens at the endpoint
+    host_unreachable,         ///< the peer cannot be reached
+};
+
+/// The "volley" error category.
+const std::error_category& error_category() noexcept;
+
+/// Makes an error code of the volley category; found by ADL for `ec = errc::closed`.
+inline std::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+} // namespace volley
+
+template <>
+struct std::is_error_code_enum<volley::errc> : std::true_type {};

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MPL-2.0
+// volley::message, one frame of a message, and volley::multipart, a whole
+// multipart message. A message is 64 bytes (one cache line): bodies of up to
+// inline_capacity bytes live inside it, larger ones in one refcounted
+// allocation, and user buffers are wrapped without a copy (like
+// zmq_msg_init_data). Moving a message never touches its body, so a body
+// crosses threads and queues without being copied.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace volley {
+
+namespace detail {
+struct body;
+}
+
+/// One frame: a byte body plus the `more` flag that links it to the next frame.
+///
+/// Three kinds of body, chosen by the constructor:
+/// - inline: up to inline_capacity bytes, stored in the message itself, no allocation;
+/// - shared: one allocation holding a reference count and the bytes; copying the
+///   message shares it (both copies see the same bytes);
+/// - zero-copy: a user buffer plus a free callback, run exactly once, from whichever
+///   thread drops the last reference (it must be thread-safe), like zmq_msg_init_data.
+class message {
+public:
+    /// Bodies up to this many bytes are stored inline.
+    static constexpr std::size_t inline_capacity = 56;
+    /// Releases a zero-copy buffer; `hint` is the value given to the constructor.
+    using free_fn = void (*)(void* data, void* hint);
+
+    /// An empty (0-byte) frame.
+    message() noexcept { reset_inline(0); }
+    /// A frame of `size` uninitialised bytes. Throws std::bad_alloc.
+    explicit message(std::size_t size);
+    /// A frame holding a copy of `size` bytes at `data`. Throws std::bad_alloc.
+    message(const void* data, std::size_t size);
+    /// A frame holding a copy of `text`. Throws std::bad_alloc.
+    explicit message(std::string_view text) : message(text.data(), text.size()) {}
+    explicit message(const char* text) : message(std::string_view(text)) {}
+    /// A zero-copy frame over the caller's buffer. `ffn(data, hint)` runs exactly once when
+    /// the last copy of this message is destroyed; with ffn == nullptr the buffer is never
+    /// released and must outlive every copy. Throws std::bad_alloc (then ffn is not called).
+    message(void* data, std::size_t size, free_fn ffn, void* hint = nullptr);
+
+    /// Shares the body (shared and zero-copy kinds) or copies it (inline kind).
+    message(const message& other) noexcept;
+    message& operator=(const message& other) noexcept;
+    /// Takes the body; `other` becomes an empty frame.
+    message(message&& other) noexcept {
+        std::memcpy(static_cast<void*>(this), &other, sizeof(message));
+        other.reset_inline(0);
+    }
+    message& operator=(message&& other) noexcept {
+        if (this != &other) {
+            release();
+            std::memcpy(static_cast<void*>(this), &other, sizeof(message));
+            other.reset_inline(0);
+        }
+        return *this;
+    }
+    ~message() { release(); }
+
+    std::byte* data() noexcept { return kind_ == kind::inline_body ? u_.bytes : u_.ext.data; }
+    const std::byte* data() const noexcept { return kind_ == kind::inline_body ? u_.bytes : u_.ext.data; }
+    std::size_t size() const noexcept { return kind_ == kind::inline_body ? inline_size_ : u_.ext.size; }
+    bool empty() const noexcept { return size() == 0; }
+    /// The body as text (no copy; valid while this message lives and is not changed).
+    std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data()), size()}; }
+    std::string to_string() const { return std::string(view()); }
+
+    /// True when another frame of the same message follows this one.
+    bool more() const noexcept { return (flags_ & flag_more) != 0; }
+    void set_more(bool more) noexcept { flags_ = more ? (flags_ | flag_more) : (flags_ & ~flag_more); }
+
+    /// True when the body is stored inside the message (no allocation).
+    bool is_inline() const noexcept { return kind_ == kind::inline_body; }
+    /// True when the body is shared with other messages (copies share their body).
+    bool is_shared() const noexcept;
+    /// True when the body is the caller's buffer (zero-copy constructor).
+    bool is_zero_copy() const noexcept { return kind_ == kind::user_body; }
+
+    /// Byte-wise comparison of the bodies (flags are ignored).
+    friend bool operator==(const message& a, const message& b) noexcept { return a.view() == b.view(); }
+    friend bool operator==(const message& a, std::string_view b) noexcept { return a.view() == b; }
+
+private:
+    enum class kind : std::uint8_t { inline_body, pooled_body, user_body };
+    static constexpr std::uint8_t flag_more = 1;
+
+    void reset_inline(std::size_t size) noexcept {
+        kind_ = kind::inline_body;
+        inline_size_ = static_cast<std::uint8_t>(size);
+        flags_ = 0;
+        copied_ = 0;
+    }
+    // copied_ says "another message may share this body". It is set on both sides of
+    // every copy, through atomic_ref because copying a const message may happen on
+    // several threads at once. A pooled body never copied is freed without touching
+    // its reference count (which would pull its cache line from the writer's core).
+    bool maybe_copied() const noexcept {
+        return std::atomic_ref<std::uint8_t>(copied_).load(std::memory_order_relaxed) != 0;
+    }
+    void mark_copied() const noexcept {
+        std::atomic_ref<std::uint8_t>(copied_).store(1, std::memory_order_relaxed);
+    }
+    void release() noexcept {
+        if (kind_ == kind::inline_body) return;
+        if (kind_ == kind::pooled_body && !maybe_copied())
+            free_unshared();
+        else
+            release_body();
+    }
+    void release_body() noexcept;
+    void free_unshared() noexcept;
+
+    union {
+        std::byte bytes[inline_capacity];
+        struct {
+            detail::body* body;
+            std::byte* data;
+            std::size_t size;
+        } ext;
+    } u_;
+    std::uint8_t inline_size_;
+    kind kind_;
+    std::uint8_t flags_;
+    mutable std::uint8_t copied_;
+    std::uint8_t size_class_; // of a pooled body's block
+};
+
+static_assert(sizeof(message) == 64, "a message is one cache line");
+
+/// A whole multipart message: an ordered list of frames sent and received atomically
+/// (all frames, or none). The `more` flags are set by send, not by the caller.
+class multipart {
+public:
+    multipart() = default;
+    multipart(std::initializer_list<std::string_view> frames) {
+        parts_.reserve(frames.size());
+        for (auto f : frames) parts_.emplace_back(f);
+    }
+
+    void push_back(message m) { parts_.push_back(std::move(m)); }
+    template <class... Args>
+    message& emplace_back(Args&&... args) { return parts_.emplace_back(std::forward<Args>(args)...); }
+
+    std::size_t size() const noexcept { return parts_.size(); }
+    bool empty() const noexcept { return parts_.empty(); }
+    void clear() noexcept { parts_.clear(); }
+    message& operator[](std::size_t i) noexcept { return parts_[i]; }
+    const message& operator[](std::size_t i) const noexcept { return parts_[i]; }
+    message& front() noexcept { return parts_.front(); }
+    message& back() noexcept { return parts_.back(); }
+    auto begin() noexcept { return parts_.begin(); }
+    auto end() noexcept { return parts_.end(); }
+    auto begin() const noexcept { return parts_.begin(); }
+    auto end() const noexcept { return parts_.end(); }
+
+private:
+    std::vector<message> parts_;
+};
+
+} // namespace volley

@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MPL-2.0
+// The whole public API of volley in one include.
+#pragma once
+
+#include <volley/context.hpp>
+#include <volley/error.hpp>
+#include <volley/message.hpp>
+#include <volley/options.hpp>
+#include <volley/result.hpp>
+#include <volley/socket.hpp>

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MPL-2.0
+// fair_queue: receives whole messages round-robin from the pipes that have
+// some, so that one chatty peer cannot starve the others (libzmq fq.hpp:
+// "senders gone berserk won't cause denial of service"). Once the first
+// frame of a multipart message is taken from a pipe, the rest come from the
+// same pipe; a message is published whole, so they are always there.
+//
+// Pipes are parked lazily: an empty pipe stays in the rotation until the
+// socket is about to sleep and calls park(); a parked pipe comes back with
+// activated() when its writer posts, or in unpark() if it filled meanwhile.
+//
+// Pipe needs: bool read(message&), bool readable(), void park_reader(),
+// bool unpark_reader(), and a std::uint32_t in_slot member.
+#pragma once
+
+#include "pipe_slots.hpp"
+
+#include <volley/message.hpp>
+
+namespace volley::detail {
+
+template <class Pipe>
+class fair_queue {
+public:
+    void attach(Pipe& p) { pipes_.add(p); }
+    void activated(Pipe& p) noexcept { pipes_.activate(p); }
+    void terminated(Pipe& p) noexcept {
+        if (pinned_ == &p) pinned_ = nullptr;
+        pipes_.remove(p);
+        if (current_ >= pipes_.active()) current_ = 0;
+    }
+
+    /// Takes the next frame into `m`; false when no active pipe has one.
+    bool recv(message& m) noexcept {
+        if (pinned_ != nullptr) {
+            Pipe* p = pinned_;
+            if (!p->read(m)) return false; // cannot happen: messages are published whole
+            if (!m.more()) {
+                pinned_ = nullptr;
+                ++current_;
+            }
+            return true;
+        }
+        for (std::size_t n = pipes_.active(); n > 0; --n) {
+            if (current_ >= pipes_.active()) current_ = 0;
+            Pipe* p = pipes_[current_];
+            if (p->read(m)) {
+                if (m.more())
+                    pinned_ = p;
+                else
+                    ++current_;
+                return true;
+            }
+            ++current_;
+        }
+        return false;
+    }
+
+    /// The socket is going to sleep: park every active pipe.
+    void park() noexcept {
+        parked_ = pipes_.deactivate_all();
+        for (std::size_t i = 0; i < parked_; ++i) pipes_[i]->park_reader();
+        current_ = 0;
+    }
+    /// After park() and a heavy fence: re-activates the pipes that filled meanwhile.
+    /// True when any did (or its writer is posting an activation).
+    bool unpark() noexcept {
+        bool any = false;
+        for (std::size_t i = 0; i < parked_; ++i) {
+            Pipe* p = pipes_[i];
+            if (!p->readable()) continue;
+            any = true;
+            if (p->unpark_reader()) pipes_.activate(*p);
+        }
+        parked_ = 0;
+        return any;
+    }
+
+    std::size_t size() const noexcept { return pipes_.size(); }
+    std::size_t active() const noexcept { return pipes_.active(); }
+
+private:
+    pipe_slots<Pipe, &Pipe::in_slot> pipes_;
+    std::size_t current_ = 0;
+    std::size_t parked_ = 0;
+    Pipe* pinned_ = nullptr; // mid-way through a multipart message
+};
+
+} // namespace volley::detail

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MPL-2.0
+// load_balancer: round-robins whole (multipart) messages over the pipes
+// that are below their high-water mark (libzmq lb.hpp). The first frame of
+// a message picks the pipe; later frames follow it. If that pipe's peer goes
+// away mid-message, the rest of the message is dropped, never sent
+// elsewhere half-done.
+//
+// Full pipes are parked lazily, like fair_queue: they stay in the rotation
+// (and are skipped) until the socket sleeps.
+//
+// Pipe needs: bool write(message&), bool writable(), void rollback(),
+// void park_writer(), bool unpark_writer(), and a std::uint32_t out_slot member.
+#pragma once
+
+#include "pipe_slots.hpp"
+
+#include <volley/message.hpp>
+
+namespace volley::detail {
+
+template <class Pipe>
+class load_balancer {
+public:
+    void attach(Pipe& p) { pipes_.add(p); }
+    void activated(Pipe& p) noexcept { pipes_.activate(p); }
+    void terminated(Pipe& p) noexcept {
+        if (pinned_ == &p) { // the peer left mid-message: drop its remaining frames
+            pinned_ = nullptr;
+            dropping_ = true;
+        }
+        pipes_.remove(p);
+        if (current_ >= pipes_.active()) current_ = 0;
+    }
+
+    /// Queues frame `m` on a pipe (consuming it); false when no pipe can take a new message.
+    bool send(message& m) {
+        const bool more = m.more();
+        if (dropping_) {
+            m = message();
+            dropping_ = more;
+            return true;
+        }
+        if (pinned_ != nullptr) {
+            if (!pinned_->write(m)) { // its peer went away mid-message
+                pinned_->rollback();
+                m = message();
+                dropping_ = more;
+            }
+            if (!more) pinned_ = nullptr;
+            return true;
+        }
+        for (std::size_t n = pipes_.active(); n > 0; --n) {
+            if (current_ >= pipes_.active()) current_ = 0;
+            Pipe* p = pipes_[current_++];
+            if (p->write(m)) {
+                if (more) pinned_ = p;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// The socket is going to sleep: park every active pipe.
+    void park() noexcept {
+        parked_ = pipes_.deactivate_all();
+        for (std::size_t i = 0; i < parked_; ++i) pipes_[i]->park_writer();
+        current_ = 0;
+    }
+    /// After park() and a heavy fence: re-activates pipes that drained meanwhile.
+    bool unpark() noexcept {
+        bool any = false;
+        for (std::size_t i = 0; i < parked_; ++i) {
+            Pipe* p = pipes_[i];
+            if (!p->writable()) continue;
+            any = true;
+            if (p->unpark_writer()) pipes_.activate(*p);
+        }
+        parked_ = 0;
+        return any;
+    }
+
+    std::size_t size() const noexcept { return pipes_.size(); }
+    std::size_t active() const noexcept { return pipes_.active(); }
+
+private:
+    pipe_slots<Pipe, &Pipe::out_slot> pipes_;
+    std::size_t current_ = 0;
+    std::size_t parked_ = 0;
+    Pipe* pinned_ = nullptr;
+    bool dropping_ = false;
+};
+
+} // namespace volley::detail

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MPL-2.0
+// Size-class pool for message bodies: thread caches plus a shared depot of
+// batches. See body_pool.hpp. Free blocks are kept as arrays of pointers,
+// never linked through the blocks, so taking or returning a block touches
+// no block memory (a block freed by the consumer thread is not pulled into
+// the producer's cache until the producer writes it).
+#include "body_pool.hpp"
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define VOLLEY_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define VOLLEY_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define VOLLEY_POISON(p, n) ((void)(p), (void)(n))
+#define VOLLEY_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace volley::detail::body_pool {
+namespace {
+
+// Class c holds up to 2^(6+c) bytes of payload (64 B .. 64 KiB) plus a header of up to
+// `slack` bytes, so a power-of-two payload does not spill into the next class.
+constexpr std::size_t min_shift = 6;
+constexpr std::size_t class_count = 11;
+constexpr std::size_t slack = 64;
+constexpr std::size_t class_bytes(std::size_t c) noexcept { return (std::size_t{1} << (min_shift + c)) + slack; }
+// A batch is about 64 KiB of blocks (4..64 of them); the depot keeps at most about
+// 4 MiB a class and frees what would go beyond.
+constexpr std::size_t batch_blocks(std::size_t c) noexcept {
+    return std::clamp<std::size_t>((64 * 1024) / class_bytes(c), 4, 64);
+}
+constexpr std::size_t depot_max_batches(std::size_t c) noexcept {
+    return std::max<std::size_t>(2, (4 * 1024 * 1024) / (batch_blocks(c) * class_bytes(c)));
+}
+
+using batch = std::vector<void*>;
+
+void release_all(batch& b, std::size_t c) noexcept {
+    for (void* p : b) {
+        VOLLEY_UNPOISON(p, class_bytes(c));
+        ::operator delete(p);
+    }
+    b.clear();
+}
+
+// Shared by every thread; never destroyed, since blocks may be freed during exit.
+struct depot {
+    std::mutex mutex[class_count];
+    std::vector<batch> full[class_count];
+
+    // Swaps a full batch into `into` (which must be empty); false when there is none.
+    bool take(std::size_t c, batch& into) {
+        std::lock_guard lock(mutex[c]);
+        if (full[c].empty()) return false;
+        into.swap(full[c].back());
+        full[c].pop_back();
+        return true;
+    }
+    void give(std::size_t c, batch&& b) noexcept {
+        {
+            std::lock_guard lock(mutex[c]);
+            if (full[c].size() < depot_max_batches(c)) {
+                try {
+                    full[c].push_back(std::move(b));
+                    return;
+                } catch (const std::bad_alloc&) {
+                }
+            }
+        }
+        release_all(b, c);
+    }
+};
+
+depot& shared_depot() {
+    static depot* d = new depot;
+    return *d;
+}
+
+struct thread_cache {
+    std::array<batch, class_count> free;
+
+    ~thread_cache() {
+        for (std::size_t c = 0; c < class_count; ++c) {
+            if (!free[c].empty()) shared_depot().give(c, std::move(free[c]));
+        }
+    }
+};
+
+// The cache lives in a thread_local object; `tls_state` (trivially destructible) tells
+// whether it is alive, so frees that happen after it is gone (in other thread_local
+// destructors) go to operator delete instead.
+enum class cache_state : std::uint8_t { fresh, alive, gone };
+thread_local cache_state tls_state = cache_state::fresh;
+
+struct cache_holder {
+    thread_cache cache;
+    cache_holder() noexcept { tls_state = cache_state::alive; }
+    ~cache_holder() { tls_state = cache_state::gone; }
+};
+
+thread_cache* local_cache() noexcept {
+    if (tls_state == cache_state::gone) return nullptr;
+    thread_local cache_holder holder;
+    return &holder.cache;
+}
+
+std::size_t class_of(std::size_t bytes) noexcept {
+    std::size_t c = 0;
+    while (c < class_count && class_bytes(c) < bytes) ++c;
+    return c;
+}
+
+} // namespace
+
+block allocate(std::size_t bytes) {
+    const std::size_t c = class_of(bytes);
+    if (c == class_count) return {::operator new(bytes), unpooled};
+    const auto tag = static_cast<std::uint8_t>(c);
+    thread_cache* tc = local_cache();
+    if (tc == nullptr) return {::operator new(class_bytes(c)), tag};
+    batch& b = tc->free[c];
+    if (b.empty() && !shared_depot().take(c, b)) return {::operator new(class_bytes(c)), tag};
+    void* p = b.back();
+    b.pop_back();
+    VOLLEY_UNPOISON(p, class_bytes(c));
+    return {p, tag};
+}
+
+void deallocate(void* memory, std::uint8_t size_class) noexcept {
+    const std::size_t c = size_class;
+    thread_cache* tc = size_class == unpooled ? nullptr : local_cache();
+    if (tc == nullptr) {
+        ::operator delete(memory);
+        return;
+    }
+    batch& b = tc->free[c];
+    const std::size_t n = batch_blocks(c);
+    try {
+        if (b.capacity() == 0) b.reserve(2 * n);
+        if (b.size() == 2 * n) { // hand the older half to the depot
+            batch half(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+            b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+            shared_depot().give(c, std::move(half));
+        }
+        b.push_back(memory);
+    } catch (const std::bad_alloc&) {
+        ::operator delete(memory);
+        return;
+    }
+    VOLLEY_POISON(memory, class_bytes(c));
+}
+
+} // namespace volley::detail::body_pool

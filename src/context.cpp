@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MPL-2.0
+// volley::context, the public face of context_core.
+#include <volley/context.hpp>
+
+#include "context_core.hpp"
+
+namespace volley {
+
+context::context() : core_(std::make_shared<detail::context_core>()) {}
+
+context::~context() {
+    shutdown();
+}
+
+context::context(context&&) noexcept = default;
+
+context& context::operator=(context&& other) noexcept {
+    if (this != &other) {
+        shutdown();
+        core_ = std::move(other.core_);
+    }
+    return *this;
+}
+
+void context::shutdown() noexcept {
+    if (core_) core_->shutdown();
+}
+
+bool context::is_shut_down() const noexcept {
+    return !core_ || core_->is_shut_down();
+}
+
+} // namespace volley

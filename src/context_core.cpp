@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MPL-2.0
+// context_core: transports per context, live sockets, shutdown.
+#include "context_core.hpp"
+
+#include "fence.hpp"
+#include "registry.hpp"
+#include "socket_base.hpp"
+
+namespace volley::detail {
+
+context_core::context_core() {
+    init_fences();
+    for (auto factory : transport_factories()) transports_.push_back(factory(*this));
+}
+
+context_core::~context_core() = default;
+
+transport::transport* context_core::find_transport(std::string_view scheme) const noexcept {
+    for (const auto& t : transports_) {
+        if (t->scheme() == scheme) return t.get();
+    }
+    return nullptr;
+}
+
+void context_core::add_socket(socket_base* s) {
+    std::lock_guard lock(mutex_);
+    if (shut_down_.load(std::memory_order_relaxed))
+        throw std::system_error(make_error_code(errc::terminated), "volley: socket created after context shutdown");
+    sockets_.insert(s);
+}
+
+void context_core::remove_socket(socket_base* s) noexcept {
+    std::lock_guard lock(mutex_);
+    sockets_.erase(s);
+}
+
+void context_core::shutdown() noexcept {
+    std::lock_guard lock(mutex_);
+    shut_down_.store(true, std::memory_order_release);
+    for (socket_base* s : sockets_) s->terminate();
+}
+
+} // namespace volley::detail

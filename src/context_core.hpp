@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MPL-2.0
+// context_core: the shared state of a volley::context. Sockets hold it by
+// shared_ptr, so it outlives the context object while any socket lives.
+// It owns one instance of every registered transport and the list of live
+// sockets that shutdown() must wake.
+#pragma once
+
+#include "transport.hpp"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace volley::detail {
+
+class socket_base;
+
+class context_core : public std::enable_shared_from_this<context_core> {
+public:
+    context_core();
+    ~context_core();
+    context_core(const context_core&) = delete;
+    context_core& operator=(const context_core&) = delete;
+
+    /// The transport for `scheme`, or nullptr. Thread-safe.
+    transport::transport* find_transport(std::string_view scheme) const noexcept;
+
+    /// Registry of live sockets. Thread-safe. add_socket throws std::system_error
+    /// (errc::terminated) after shutdown.
+    void add_socket(socket_base* s);
+    void remove_socket(socket_base* s) noexcept;
+
+    /// Terminates every live socket (and every socket created later). Thread-safe.
+    void shutdown() noexcept;
+    bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
+
+private:
+    std::vector<std::unique_ptr<transport::transport>> transports_;
+    std::mutex mutex_;
+    std::unordered_set<socket_base*> sockets_;
+    std::atomic<bool> shut_down_{false};
+};
+
+} // namespace volley::detail

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MPL-2.0
+// membarrier-based heavy fence; see fence.hpp.
+#include "fence.hpp"
+
+#include <linux/membarrier.h>
+#include <mutex>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace volley::detail {
+
+std::atomic<bool> fence_state::asymmetric{false};
+
+void init_fences() noexcept {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        long cmds = ::syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+        if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return;
+        if (::syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0) return;
+        fence_state::asymmetric.store(true, std::memory_order_seq_cst);
+    });
+}
+
+void heavy_fence() noexcept {
+    if (fence_state::asymmetric.load(std::memory_order_relaxed)) {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+} // namespace volley::detail

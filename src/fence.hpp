@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MPL-2.0
+// Asymmetric memory fences for the "is the other side asleep?" handshakes.
+//
+// A pipe writer must not miss a reader that is going to sleep, and the
+// reader must not sleep past a message just written: a Dekker handshake,
+// which needs a StoreLoad barrier on both sides. The writer runs it for
+// every message, the sleeper only before sleeping, so the barrier is made
+// lopsided: light_fence() on the hot side is a compiler barrier, and
+// heavy_fence() on the sleeping side is membarrier(PRIVATE_EXPEDITED),
+// which runs a full barrier on every CPU running a thread of this process.
+// Where membarrier is unavailable, both fall back to seq_cst fences.
+#pragma once
+
+#include <atomic>
+
+namespace volley::detail {
+
+namespace fence_state {
+// True when membarrier(PRIVATE_EXPEDITED) is registered for this process.
+extern std::atomic<bool> asymmetric;
+} // namespace fence_state
+
+/// Call once before relying on the fences (the context does); idempotent.
+void init_fences() noexcept;
+
+/// The hot side's half of the handshake: orders a preceding store before a following load.
+inline void light_fence() noexcept {
+    if (fence_state::asymmetric.load(std::memory_order_relaxed))
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+    else
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+/// The sleeping side's half: a full barrier on every thread that may run light_fence().
+void heavy_fence() noexcept;
+
+} // namespace volley::detail

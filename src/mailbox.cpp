@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MPL-2.0
+// Mailbox events and the futex-based eventcount a socket sleeps on.
+#include "mailbox.hpp"
+
+#include "pipe.hpp"
+
+#include <climits>
+#include <ctime>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace volley::detail {
+namespace {
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected, const timespec* timeout) noexcept {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+void release_events(std::vector<event>& events) noexcept {
+    for (auto& e : events) e.target->release();
+    events.clear();
+}
+
+} // namespace
+
+mailbox::~mailbox() {
+    release_events(events_);
+}
+
+void mailbox::post(event e) noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        if (!closed_) {
+            events_.push_back(e);
+            pending_.store(true, std::memory_order_seq_cst);
+            e.target = nullptr;
+        }
+    }
+    if (e.target != nullptr) { // refused: the owner has closed
+        if (e.kind == event_kind::attach)
+            e.target->close(clock::now()); // nobody owns this end: close it so the peer learns
+        else
+            e.target->release();
+        return;
+    }
+    notify();
+}
+
+void mailbox::wake() noexcept {
+    pending_.store(true, std::memory_order_seq_cst);
+    notify();
+}
+
+void mailbox::notify() noexcept {
+    // Pairs with prepare_sleep(): either the sleeper sees pending_, or we see sleeping_.
+    if (sleeping_.load(std::memory_order_seq_cst)) {
+        epoch_.fetch_add(1, std::memory_order_seq_cst);
+        futex_wake_all(&epoch_);
+    }
+}
+
+void mailbox::take(std::vector<event>& out) noexcept {
+    out.clear();
+    std::lock_guard lock(mutex_);
+    pending_.store(false, std::memory_order_relaxed);
+    out.swap(events_);
+}
+
+void mailbox::close() noexcept {
+    std::vector<event> dropped;
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        dropped.swap(events_);
+        pending_.store(false, std::memory_order_relaxed);
+    }
+    release_events(dropped);
+}
+
+std::uint32_t mailbox::prepare_sleep() noexcept {
+    const std::uint32_t ticket = epoch_.load(std::memory_order_seq_cst);
+    sleeping_.store(true, std::memory_order_seq_cst);
+    return ticket;
+}
+
+bool mailbox::sleep(std::uint32_t ticket, clock::time_point deadline) noexcept {
+    bool woken = true;
+    while (!pending_.load(std::memory_order_seq_cst) && epoch_.load(std::memory_order_seq_cst) == ticket) {
+        if (deadline == clock::time_point::max()) {
+            futex_wait(&epoch_, ticket, nullptr);
+            continue;
+        }
+        const auto left = deadline - clock::now();
+        if (left <= clock::duration::zero()) {
+            woken = false;
+            break;
+        }
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        const timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+        futex_wait(&epoch_, ticket, &ts);
+    }
+    sleeping_.store(false, std::memory_order_relaxed);
+    return woken;
+}
+
+} // namespace volley::detail

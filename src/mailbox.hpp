@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MPL-2.0
+// A socket's mailbox: where other threads tell it that something changed
+// (a pipe was attached, a parked pipe became readable or writable again, a
+// peer closed its end), and the futex its thread sleeps on.
+//
+// Posting is thread-safe and rare: pipes post only when they cross from
+// empty (reader parked) or full (writer parked), never per message. The
+// owner polls pending() (one relaxed load) on every call and drains the
+// events with take(). Sleeping is an eventcount: prepare_sleep() announces
+// the sleeper, then the owner re-checks its pipes, then sleep() blocks
+// unless a post (or wake()) arrived since prepare_sleep().
+#pragma once
+
+#include "clock.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace volley::detail {
+
+class pipe;
+
+enum class event_kind : std::uint8_t {
+    attach,          // a new pipe for this socket (ownership of one reference passes with it)
+    read_activated,  // a parked pipe has messages again
+    write_activated, // a parked pipe is below its high-water mark again
+    peer_closed,     // the peer closed its end of the pipe
+};
+
+struct event {
+    event_kind kind;
+    pipe* target;               // holds one reference to the pipe while queued
+    std::uint64_t endpoint_id;  // attach only: which endpoint made the pipe
+};
+
+class mailbox {
+public:
+    mailbox() = default;
+    ~mailbox();
+    mailbox(const mailbox&) = delete;
+    mailbox& operator=(const mailbox&) = delete;
+
+    /// Thread-safe. Queues `e` (taking over its pipe reference) and wakes the owner if it
+    /// sleeps. After close() the event is dropped and its reference released.
+    void post(event e) noexcept;
+    /// Thread-safe. Wakes the owner without an event (context shutdown).
+    void wake() noexcept;
+    /// Owner only: true when events are waiting.
+    bool pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
+    /// Owner only: moves the waiting events into `out` (cleared first).
+    void take(std::vector<event>& out) noexcept;
+    /// Owner only: drops waiting events and refuses later ones.
+    void close() noexcept;
+
+    /// Owner only: announces that the owner is about to sleep; returns the ticket for sleep().
+    /// After it, the owner must re-check every condition it waits for (a heavy_fence()
+    /// separates its parking stores from those re-checks), then call sleep() or cancel_sleep().
+    std::uint32_t prepare_sleep() noexcept;
+    /// Owner only: blocks until a post or wake() since prepare_sleep(), or until `deadline`.
+    /// Returns false on timeout. Ends the sleep either way.
+    bool sleep(std::uint32_t ticket, clock::time_point deadline) noexcept;
+    void cancel_sleep() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
+
+private:
+    void notify() noexcept;
+
+    std::mutex mutex_;
+    std::vector<event> events_;
+    bool closed_ = false;
+    alignas(64) std::atomic<bool> pending_{false};
+    std::atomic<bool> sleeping_{false};
+    std::atomic<std::uint32_t> epoch_{0};
+};
+
+} // namespace volley::detail

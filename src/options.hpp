@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MPL-2.0
+// The option values of one socket, with libzmq's defaults except linger
+// (bounded here: an unreachable peer must not hang shutdown forever).
+#pragma once
+
+#include <volley/socket.hpp>
+
+#include <chrono>
+#include <string>
+#include <system_error>
+
+namespace volley::detail {
+
+struct socket_options {
+    int sndhwm = 1000;
+    int rcvhwm = 1000;
+    std::chrono::milliseconds linger{30'000};
+    std::chrono::milliseconds sndtimeo = infinite;
+    std::chrono::milliseconds rcvtimeo = infinite;
+    std::string routing_id;
+
+    /// Validates and stores one option; leaves the value unchanged on error.
+    std::error_code set(option_id id, const option_value& value) noexcept;
+    option_value get(option_id id) const;
+};
+
+} // namespace volley::detail

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MPL-2.0
+// socket_base: endpoints, pipe lifetimes, mailbox events and the blocking
+// discipline shared by every pattern. See socket_base.hpp.
+#include "socket_base.hpp"
+
+#include "context_core.hpp"
+#include "fence.hpp"
+
+#include <algorithm>
+
+namespace volley::detail {
+
+socket_base::socket_base(context_core& ctx, socket_type type)
+    : ctx_(ctx.shared_from_this()), type_(type), mailbox_(std::make_shared<mailbox>()) {
+    ctx_->add_socket(this);
+}
+
+socket_base::~socket_base() {
+    // close() ran already (the public socket calls it while the pattern still exists).
+    ctx_->remove_socket(this);
+}
+
+// ---------------------------------------------------------------- endpoints
+
+std::error_code socket_base::bind(std::string_view uri) {
+    return add_endpoint(uri, true);
+}
+
+std::error_code socket_base::connect(std::string_view uri) {
+    return add_endpoint(uri, false);
+}
+
+std::error_code socket_base::unbind(std::string_view uri) {
+    return remove_endpoint(uri, true);
+}
+
+std::error_code socket_base::disconnect(std::string_view uri) {
+    return remove_endpoint(uri, false);
+}
+
+std::error_code socket_base::add_endpoint(std::string_view uri, bool bind) {
+    if (terminated_.load(std::memory_order_relaxed)) return errc::terminated;
+    endpoint ep;
+    if (auto ec = parse_endpoint(uri, ep)) return ec;
+    transport::transport* t = ctx_->find_transport(ep.scheme);
+    if (t == nullptr) return errc::unknown_scheme;
+    static std::atomic<std::uint64_t> next_id{1}; // unique across sockets: transports key on it
+    const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
+    const transport::endpoint_owner owner{type_, options_, mailbox_, id};
+    std::error_code ec;
+    auto handle = bind ? t->listen(ep, owner, ec) : t->dial(ep, owner, ec);
+    if (!handle) return ec ? ec : make_error_code(errc::invalid_endpoint);
+    last_endpoint_ = handle->resolved_uri();
+    endpoints_.push_back({std::string(uri), id, bind, std::move(handle)});
+    // A connect may have attached its pipe already: make it usable before returning.
+    process_mailbox();
+    return {};
+}
+
+std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound) {
+    if (terminated_.load(std::memory_order_relaxed)) return errc::terminated;
+    auto it = std::find_if(endpoints_.begin(), endpoints_.end(), [&](const endpoint_entry& e) {
+        return e.bound == bound && (e.uri == uri || e.handle->resolved_uri() == uri);
+    });
+    if (it == endpoints_.end()) return errc::endpoint_not_found;
+    const std::uint64_t id = it->id;
+    endpoints_.erase(it); // stops the endpoint: no new pipes from it
+    process_mailbox();    // pipes it made before stopping are attached now
+    for (std::size_t i = pipes_.size(); i-- > 0;) {
+        if (i < pipes_.size() && pipes_[i]->endpoint_id == id) terminate_pipe(*pipes_[i], linger_deadline());
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------- data path
+
+errc socket_base::send(message& m, bool dontwait) noexcept {
+    if (closed_) return errc::closed;
+    const bool more = m.more();
+    // The rest of a message already let in never waits and never fails.
+    const errc r = sending_message_ ? on_send(m)
+                                    : wait(direction::out, dontwait ? std::chrono::milliseconds(0) : options_.sndtimeo,
+                                           [&] { return on_send(m); });
+    if (r == errc{}) sending_message_ = more;
+    return r;
+}
+
+errc socket_base::recv(message& m, bool dontwait) noexcept {
+    if (closed_) return errc::closed;
+    const errc r = receiving_message_
+                       ? on_recv(m)
+                       : wait(direction::in, dontwait ? std::chrono::milliseconds(0) : options_.rcvtimeo, [&] {
+                             if (!draining_.empty()) reap_draining();
+                             return on_recv(m);
+                         });
+    if (r == errc{}) receiving_message_ = m.more();
+    return r;
+}
+
+template <class Attempt>
+errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt&& attempt) noexcept {
+    const auto try_once = [&]() -> errc {
+        if (mailbox_->pending()) process_mailbox();
+        if (terminated_.load(std::memory_order_relaxed)) return errc::terminated;
+        return attempt();
+    };
+    errc r = try_once();
+    if (r != errc::would_block || timeout.count() == 0) return r;
+
+    const auto deadline = deadline_after(timeout);
+    const auto started = clock::now();
+    const auto spin_until = std::min(deadline, started + spin_.current());
+    for (unsigned i = 1;; ++i) {
+        cpu_relax();
+        r = try_once();
+        if (r != errc::would_block) {
+            spin_.hit();
+            return r;
+        }
+        if ((i & 31) == 0 && clock::now() >= spin_until) break;
+    }
+
+    for (;;) {
+        if (clock::now() >= deadline) {
+            spin_.slept(clock::now() - started);
+            return errc::timed_out;
+        }
+        const auto ticket = mailbox_->prepare_sleep();
+        on_park(dir);
+        heavy_fence(); // our parking stores before the re-checks; see fence.hpp
+        const bool ready = on_unpark(dir) || mailbox_->pending() || terminated_.load(std::memory_order_relaxed);
+        if (ready)
+            mailbox_->cancel_sleep();
+        else
+            mailbox_->sleep(ticket, deadline);
+        r = try_once();
+        if (r != errc::would_block) {
+            spin_.slept(clock::now() - started);
+            return r;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- events and pipes
+
+void socket_base::process_mailbox() noexcept {
+    mailbox_->take(events_);
+    for (const event& e : events_) {
+        pipe& p = *e.target;
+        if (e.kind == event_kind::attach) {
+            attach(p, e.endpoint_id); // the event's reference becomes ours
+            continue;
+        }
+        if (owns(p)) {
+            switch (e.kind) {
+            case event_kind::read_activated: on_read_activated(p); break;
+            case event_kind::write_activated: on_write_activated(p); break;
+            case event_kind::peer_closed: peer_closed(p); break;
+            case event_kind::attach: break;
+            }
+        }
+        p.release(); // the event's reference
+    }
+    events_.clear();
+}
+
+void socket_base::attach(pipe& p, std::uint64_t endpoint_id) noexcept {
+    if (closed_) { // cannot happen through the mailbox (closed first), kept for safety
+        p.close(clock::now());
+        return;
+    }
+    p.endpoint_id = endpoint_id;
+    p.owner_slot = static_cast<std::uint32_t>(pipes_.size());
+    pipes_.push_back(&p);
+    on_attach(p);
+    if (owns(p) && p.peer_closed()) peer_closed(p);
+}
+
+bool socket_base::owns(const pipe& p) const noexcept {
+    return p.owner_slot < pipes_.size() && pipes_[p.owner_slot] == &p;
+}
+
+void socket_base::peer_closed(pipe& p) noexcept {
+    p.mark_write_closed(); // nothing sent from now on reaches anybody
+    if (std::find(draining_.begin(), draining_.end(), &p) == draining_.end()) draining_.push_back(&p);
+    on_read_activated(p); // what the peer left is read before the pipe goes
+    reap_draining();
+}
+
+void socket_base::reap_draining() noexcept {
+    const auto now = clock::now();
+    for (std::size_t i = draining_.size(); i-- > 0;) {
+        pipe& p = *draining_[i];
+        if (p.reading_message()) continue; // never cut a multipart message in half
+        if (p.readable() && !p.peer_linger_expired(now)) continue;
+        terminate_pipe(p, now);
+    }
+}
+
+void socket_base::drop(pipe& p) noexcept {
+    if (owns(p)) terminate_pipe(p, linger_deadline());
+}
+
+void socket_base::terminate_pipe(pipe& p, clock::time_point deadline) noexcept {
+    on_terminated(p);
+    const std::uint32_t slot = p.owner_slot;
+    pipes_[slot] = pipes_.back();
+    pipes_[slot]->owner_slot = slot;
+    pipes_.pop_back();
+    p.owner_slot = pipe::npos;
+    std::erase(draining_, &p);
+    p.close(deadline);
+}
+
+clock::time_point socket_base::linger_deadline() const noexcept {
+    return deadline_after(options_.linger);
+}
+
+// ---------------------------------------------------------------- options and life
+
+std::error_code socket_base::set_option(option_id id, const option_value& v) noexcept {
+    return options_.set(id, v);
+}
+
+std::size_t socket_base::pipe_count() noexcept {
+    process_mailbox();
+    return pipes_.size();
+}
+
+void socket_base::terminate() noexcept {
+    terminated_.store(true, std::memory_order_relaxed);
+    mailbox_->wake();
+}
+
+void socket_base::close() noexcept {
+    if (closed_) return;
+    endpoints_.clear();  // no new pipes from our endpoints
+    process_mailbox();   // attach what is in flight, so it is closed below like the rest
+    mailbox_->close();   // later attach events close their pipe at once
+    closed_ = true;
+    const auto deadline = linger_deadline();
+    while (!pipes_.empty()) terminate_pipe(*pipes_.back(), deadline);
+}
+
+} // namespace volley::detail

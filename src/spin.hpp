@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MPL-2.0
+// The adaptive spin that precedes sleeping in a blocking call. A thread
+// wake-up costs tens of microseconds on a VM, far more than a message takes
+// to cross a pipe, so a blocked call first polls for a bounded time. The
+// bound adapts to how long waits turn out to be: it doubles after a spin
+// that found work; after a wait that ended in sleep it returns to max when
+// the wait was short (a longer spin would have saved the sleep) and halves
+// when it was long (the socket is idle), within [min, max]. So an idle
+// socket soon stops burning CPU and a busy one keeps its low latency.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+
+namespace volley::detail {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+class spin_budget {
+public:
+    static constexpr std::chrono::nanoseconds min{2'000};
+    static constexpr std::chrono::nanoseconds max{50'000};
+
+    std::chrono::nanoseconds current() const noexcept { return budget_; }
+    void hit() noexcept { budget_ = std::min(max, budget_ * 2); }
+    /// The wait slept and took `waited` in all.
+    void slept(std::chrono::nanoseconds waited) noexcept {
+        budget_ = waited < 2 * max ? max : std::max(min, budget_ / 2);
+    }
+
+private:
+    std::chrono::nanoseconds budget_ = max;
+};
+
+} // namespace volley::detail

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MPL-2.0
+// Endpoint URI splitting.
+#include "uri.hpp"
+
+#include <volley/error.hpp>
+
+namespace volley::detail {
+
+std::error_code parse_endpoint(std::string_view uri, endpoint& out) {
+    const auto sep = uri.find("://");
+    if (sep == std::string_view::npos || sep == 0 || sep + 3 == uri.size()) return errc::invalid_endpoint;
+    const auto scheme = uri.substr(0, sep);
+    for (char c : scheme) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+        if (!ok) return errc::invalid_endpoint;
+    }
+    out.uri = std::string(uri);
+    out.scheme = std::string(scheme);
+    out.address = std::string(uri.substr(sep + 3));
+    return {};
+}
+
+} // namespace volley::detail

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MPL-2.0
+// inproc://name: sockets of one context connected directly by a pipe pair,
+// with no reactor hop and no copy (a message moves into the pipe and out of
+// it). Each context has its own name table.
+//
+// bind and connect may come in either order. A connect to a name nobody has
+// bound yet makes its pipe pair at once, attaches its own end (so sends
+// queue up to the high-water mark) and parks the other end here until a bind
+// of that name takes it. As in libzmq, the HWM of an inproc flow is the
+// sender's sndhwm plus the receiver's rcvhwm (0 if either is unlimited).
+#include "context_core.hpp"
+#include "pipe.hpp"
+#include "registry.hpp"
+#include "transport.hpp"
+#include "transports.hpp"
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace volley::detail {
+namespace {
+
+namespace vt = volley::transport;
+
+std::uint64_t combined_hwm(int sender_sndhwm, int receiver_rcvhwm) noexcept {
+    if (sender_sndhwm == 0 || receiver_rcvhwm == 0) return 0;
+    return static_cast<std::uint64_t>(sender_sndhwm) + static_cast<std::uint64_t>(receiver_rcvhwm);
+}
+
+class inproc_transport;
+
+// What the table keeps of a socket; copied at bind/connect time, never read from the socket later.
+struct party {
+    socket_type type;
+    int sndhwm;
+    int rcvhwm;
+    std::shared_ptr<detail::mailbox> mailbox;
+    std::uint64_t endpoint_id;
+
+    static party of(const vt::endpoint_owner& o) {
+        return {o.type, o.options.sndhwm, o.options.rcvhwm, o.mailbox, o.endpoint_id};
+    }
+};
+
+// A connect waiting for its bind: the connector's details and the end the binder will own.
+struct pending_connect {
+    party connector;
+    pipe_pair* pair; // end(0) is the connector's; we hold end(1)'s reference until a bind takes it
+};
+
+class inproc_handle final : public vt::endpoint_handle {
+public:
+    inproc_handle(inproc_transport& t, std::string name, std::string uri, std::uint64_t id, bool bound)
+        : transport_(t), name_(std::move(name)), uri_(std::move(uri)), id_(id), bound_(bound) {}
+    ~inproc_handle() override;
+    std::string resolved_uri() const override { return uri_; }
+
+private:
+    inproc_transport& transport_;
+    std::string name_;
+    std::string uri_;
+    std::uint64_t id_;
+    bool bound_;
+};
+
+class inproc_transport final : public vt::transport {
+public:
+    std::string_view scheme() const noexcept override { return "inproc"; }
+    vt::caps capabilities() const noexcept override {
+        return vt::caps::message | vt::caps::zero_copy;
+    }
+
+    std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
+                                                       std::error_code& ec) override {
+        const party binder = party::of(owner);
+        std::vector<pending_connect> waiting;
+        {
+            std::lock_guard lock(mutex_);
+            if (!bound_.try_emplace(at.address, binder).second) {
+                ec = errc::address_in_use;
+                return nullptr;
+            }
+            if (auto it = pending_.find(at.address); it != pending_.end()) {
+                waiting = std::move(it->second);
+                pending_.erase(it);
+            }
+            // Hand the waiting connects over inside the lock, so a concurrent
+            // unbind or disconnect sees each pipe in exactly one place.
+            for (auto& w : waiting) {
+                pipe& binder_end = w.pair->end(1);
+                if (!compatible(binder.type, w.connector.type)) {
+                    binder_end.close(clock::now()); // refused: the connector's pipe closes
+                    continue;
+                }
+                // Now the binder is known, the HWMs can be the sums they should be.
+                binder_end.set_out_hwm(combined_hwm(binder.sndhwm, w.connector.rcvhwm));
+                w.pair->end(0).set_out_hwm(combined_hwm(w.connector.sndhwm, binder.rcvhwm));
+                vt::attach_pipe(binder.mailbox, binder_end, binder.endpoint_id);
+            }
+        }
+        return std::make_unique<inproc_handle>(*this, at.address, at.uri, binder.endpoint_id, true);
+    }
+
+    std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
+                                                     std::error_code& ec) override {
+        const party connector = party::of(owner);
+        std::lock_guard lock(mutex_);
+        auto it = bound_.find(to.address);
+        if (it != bound_.end() && !compatible(connector.type, it->second.type)) {
+            ec = errc::incompatible_socket_type;
+            return nullptr;
+        }
+        // Before the bind, guess the binder's rcvhwm/sndhwm with the connector's own.
+        const party& binder = it != bound_.end() ? it->second : connector;
+        pipe_pair* pp = pipe_pair::create(combined_hwm(connector.sndhwm, binder.rcvhwm),
+                                          combined_hwm(binder.sndhwm, connector.rcvhwm));
+        vt::attach_pipe(connector.mailbox, pp->end(0), connector.endpoint_id);
+        if (it != bound_.end())
+            vt::attach_pipe(binder.mailbox, pp->end(1), binder.endpoint_id);
+        else
+            pending_[to.address].push_back({connector, pp});
+        return std::make_unique<inproc_handle>(*this, to.address, to.uri, connector.endpoint_id, false);
+    }
+
+    void unbind(const std::string& name, std::uint64_t id) noexcept {
+        std::lock_guard lock(mutex_);
+        if (auto it = bound_.find(name); it != bound_.end() && it->second.endpoint_id == id) bound_.erase(it);
+    }
+
+    // A connector gave up: drop its connects still waiting for a bind.
+    void cancel(const std::string& name, std::uint64_t id) noexcept {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(name);
+        if (it == pending_.end()) return;
+        std::erase_if(it->second, [&](pending_connect& w) {
+            if (w.connector.endpoint_id != id) return false;
+            w.pair->end(1).close(clock::now());
+            return true;
+        });
+        if (it->second.empty()) pending_.erase(it);
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, party> bound_;
+    std::unordered_map<std::string, std::vector<pending_connect>> pending_;
+};
+
+inproc_handle::~inproc_handle() {
+    if (bound_)
+        transport_.unbind(name_, id_);
+    else
+        transport_.cancel(name_, id_);
+}
+
+} // namespace
+
+std::unique_ptr<volley::transport::transport> make_inproc_transport(context_core&) {
+    return std::make_unique<inproc_transport>();
+}
+
+} // namespace volley::detail

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MPL-2.0
+// The transports volley has, handed to the core's registry.
+#include "registry.hpp"
+#include "transports.hpp"
+
+namespace volley::detail {
+
+void register_builtin_transports() {
+    volley::transport::register_transport(&make_inproc_transport);
+}
+
+} // namespace volley::detail

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MPL-2.0
+// Factories of the built-in transports; each transport folder defines one,
+// and register.cpp hands them to the core's registry.
+#pragma once
+
+#include "transport.hpp"
+
+namespace volley::detail {
+
+std::unique_ptr<volley::transport::transport> make_inproc_transport(context_core& ctx);
+
+} // namespace volley::detail
