@@ -10,6 +10,7 @@
 namespace volley::detail {
 
 std::atomic<bool> fence_state::asymmetric{false};
+std::atomic<unsigned> fence_state::tsan_word{0};
 
 void init_fences() noexcept {
     static std::once_flag once;
@@ -22,11 +23,15 @@ void init_fences() noexcept {
 }
 
 void heavy_fence() noexcept {
+#if defined(VOLLEY_TSAN)
+    fence_state::tsan_word.fetch_add(1, std::memory_order_seq_cst);
+#else
     if (fence_state::asymmetric.load(std::memory_order_relaxed)) {
         std::atomic_thread_fence(std::memory_order_seq_cst);
         if (::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
 }
 
 } // namespace volley::detail

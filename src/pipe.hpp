@@ -241,9 +241,9 @@ inline bool pipe::write(message& m) {
 
 inline bool pipe::read(message& m) noexcept {
     bool wake = false;
-    if (!in().read(m, wake)) return false;
+    const bool got = in().read(m, wake); // finding the flow empty may report progress too
     if (wake) post_to_peer(event_kind::write_activated);
-    return true;
+    return got;
 }
 
 } // namespace volley::detail

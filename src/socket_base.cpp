@@ -94,6 +94,7 @@ errc socket_base::recv(message& m, bool dontwait) noexcept {
                              return on_recv(m);
                          });
     if (r == errc{}) receiving_message_ = m.more();
+    if (!receiving_message_ && !draining_.empty()) reap_draining(); // release drained pipes promptly
     return r;
 }
 

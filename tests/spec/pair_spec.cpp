@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MPL-2.0
+// PAIR over inproc (RFC 31, EXPAIR). Cases are named after the RFC's
+// SHALL sentences where there is one.
+#include "support/test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <thread>
+
+using namespace volley;
+using namespace std::chrono_literals;
+
+TEST_CASE("PAIR: messages flow both ways between the two peers") {
+    context ctx;
+    socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    b.connect(ep);
+    REQUIRE(a.send("ping").ok());
+    CHECK(b.recv().value() == "ping");
+    REQUIRE(b.send("pong").ok());
+    CHECK(a.recv().value() == "pong");
+}
+
+TEST_CASE("PAIR: SHALL deliver a multipart message whole, frames in order") {
+    context ctx;
+    socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    b.connect(ep);
+    REQUIRE(a.send("1", send_flags::more).ok());
+    REQUIRE(a.send("2", send_flags::more).ok());
+    CHECK(b.recv(recv_flags::dontwait).error() == errc::would_block); // not before the last frame
+    REQUIRE(a.send("3").ok());
+    auto parts = b.recv_multipart();
+    REQUIRE(parts.ok());
+    REQUIRE(parts->size() == 3);
+    CHECK((*parts)[0] == "1");
+    CHECK((*parts)[0].more());
+    CHECK((*parts)[2] == "3");
+    CHECK_FALSE((*parts)[2].more());
+
+    REQUIRE(b.send(multipart{"x", "y"}).ok());
+    auto first = a.recv();
+    REQUIRE(first.ok());
+    CHECK(first.value() == "x");
+    CHECK(first->more());
+    CHECK(a.recv().value() == "y");
+}
+
+TEST_CASE("PAIR: SHALL NOT accept more than one peer at a time") {
+    context ctx;
+    socket a(ctx, socket_type::pair), b(ctx, socket_type::pair), intruder(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    b.connect(ep);
+    intruder.connect(ep);
+    CHECK(a.base()->pipe_count() == 1);
+    REQUIRE(b.send("from b").ok());
+    CHECK(a.recv().value() == "from b");
+    // The intruder's pipe was closed by a: it has no peer to send to.
+    CHECK(intruder.base()->pipe_count() == 0);
+    CHECK(intruder.send("lost?", send_flags::dontwait).error() == errc::would_block);
+}
+
+TEST_CASE("PAIR: a connect before the bind waits for it, and what was sent meanwhile arrives") {
+    context ctx;
+    socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    b.connect(ep);
+    REQUIRE(b.send("early").ok());
+    a.bind(ep);
+    CHECK(a.recv().value() == "early");
+    REQUIRE(a.send("reply").ok());
+    CHECK(b.recv().value() == "reply");
+}
+
+TEST_CASE("PAIR: SHALL block on send at the high-water mark, and time out") {
+    context ctx;
+    socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    a.set(opt::sndhwm, 2);
+    b.set(opt::rcvhwm, 2); // inproc: the pipe holds sndhwm + rcvhwm
+    const auto ep = support::inproc_endpoint();
+    b.bind(ep);
+    a.connect(ep);
+    for (int i = 0; i < 4; ++i) REQUIRE(a.send("m", send_flags::dontwait).ok());
+    CHECK(a.send("m", send_flags::dontwait).error() == errc::would_block);
+    a.set(opt::sndtimeo, 30ms);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(a.send("m").error() == errc::timed_out);
+    CHECK(support::ms_since(start) >= 30);
+    // Draining the peer lets the sender go on.
+    for (int i = 0; i < 4; ++i) REQUIRE(b.recv().ok());
+    CHECK(a.send("m").ok());
+}
+
+TEST_CASE("PAIR: a blocked send resumes when the peer reads") {
+    context ctx;
+    socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    a.set(opt::sndhwm, 1);
+    b.set(opt::rcvhwm, 1);
+    const auto ep = support::inproc_endpoint();
+    b.bind(ep);
+    a.connect(ep);
+    std::thread sender([&] {
+        for (int i = 0; i < 1000; ++i) CHECK(a.send(std::to_string(i)).ok());
+    });
+    for (int i = 0; i < 1000; ++i) REQUIRE(b.recv().value() == std::to_string(i));
+    sender.join();
+}

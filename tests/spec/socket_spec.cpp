@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MPL-2.0
+// The socket API itself, independent of pattern: endpoint errors name their
+// cause, options validate, closed and moved-from sockets fail cleanly, and
+// zero-copy bodies cross threads without a copy.
+#include "support/test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace volley;
+using namespace std::chrono_literals;
+
+TEST_CASE("an unknown scheme fails with unknown_scheme, and the exception names the endpoint") {
+    context ctx;
+    socket s(ctx, socket_type::pair);
+    std::error_code ec;
+    s.bind("carrier-pigeon://coop", ec);
+    CHECK(ec == errc::unknown_scheme);
+    try {
+        s.connect("carrier-pigeon://coop");
+        FAIL("connect did not throw");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::unknown_scheme);
+        CHECK(std::string(e.what()).find("carrier-pigeon://coop") != std::string::npos);
+    }
+}
+
+TEST_CASE("malformed endpoints fail with invalid_endpoint") {
+    context ctx;
+    socket s(ctx, socket_type::pair);
+    for (const char* bad : {"", "inproc", "inproc://", "://name", "In Proc://x", "inproc:/x"}) {
+        std::error_code ec;
+        s.bind(bad, ec);
+        CHECK_MESSAGE(ec == errc::invalid_endpoint, bad);
+    }
+}
+
+TEST_CASE("binding a name twice fails with address_in_use, and unbinding frees it") {
+    context ctx;
+    socket a(ctx, socket_type::pull), b(ctx, socket_type::pull);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    std::error_code ec;
+    b.bind(ep, ec);
+    CHECK(ec == errc::address_in_use);
+    a.unbind(ep);
+    b.bind(ep, ec);
+    CHECK_FALSE(ec);
+}
+
+TEST_CASE("inproc names are per context") {
+    context one, two;
+    socket a(one, socket_type::pull), b(two, socket_type::pull);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    b.bind(ep); // no clash: another context
+}
+
+TEST_CASE("unbind and disconnect of an unknown endpoint fail with endpoint_not_found") {
+    context ctx;
+    socket s(ctx, socket_type::pull);
+    std::error_code ec;
+    s.unbind("inproc://never-bound", ec);
+    CHECK(ec == errc::endpoint_not_found);
+    s.disconnect("inproc://never-connected", ec);
+    CHECK(ec == errc::endpoint_not_found);
+}
+
+TEST_CASE("a peer of an incompatible type is refused") {
+    context ctx;
+    socket a(ctx, socket_type::push), b(ctx, socket_type::push);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    std::error_code ec;
+    b.connect(ep, ec);
+    CHECK(ec == errc::incompatible_socket_type);
+    CHECK(a.base()->pipe_count() == 0);
+}
+
+TEST_CASE("an incompatible connect made before the bind is dropped at the bind") {
+    context ctx;
+    socket a(ctx, socket_type::push), b(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    b.connect(ep);
+    CHECK(b.base()->pipe_count() == 1);
+    a.bind(ep);
+    CHECK(a.base()->pipe_count() == 0);
+    CHECK(b.base()->pipe_count() == 0);
+}
+
+TEST_CASE("options have libzmq's defaults, except a bounded linger") {
+    context ctx;
+    socket s(ctx, socket_type::pair);
+    CHECK(s.get(opt::sndhwm) == 1000);
+    CHECK(s.get(opt::rcvhwm) == 1000);
+    CHECK(s.get(opt::linger) == 30s);
+    CHECK(s.get(opt::sndtimeo) == infinite);
+    CHECK(s.get(opt::rcvtimeo) == infinite);
+    CHECK(s.get(opt::routing_id).empty());
+}
+
+TEST_CASE("options are validated, and a rejected value leaves the option unchanged") {
+    context ctx;
+    socket s(ctx, socket_type::pair);
+    std::error_code ec;
+    s.set(opt::sndhwm, -1, ec);
+    CHECK(ec == errc::invalid_argument);
+    CHECK(s.get(opt::sndhwm) == 1000);
+    s.set(opt::linger, std::chrono::milliseconds(-2), ec);
+    CHECK(ec == errc::invalid_argument);
+    s.set(opt::routing_id, std::string("\0abc", 4), ec);
+    CHECK(ec == errc::invalid_argument);
+    s.set(opt::routing_id, std::string(256, 'x'), ec);
+    CHECK(ec == errc::invalid_argument);
+    CHECK_THROWS_AS(s.set(opt::rcvhwm, -5), std::system_error);
+    s.set(opt::routing_id, "worker-1");
+    CHECK(s.get(opt::routing_id) == "worker-1");
+    s.set(opt::rcvtimeo, 15ms);
+    CHECK(s.get(opt::rcvtimeo) == 15ms);
+}
+
+TEST_CASE("recv waits no longer than rcvtimeo") {
+    context ctx;
+    socket s(ctx, socket_type::pull);
+    s.set(opt::rcvtimeo, 30ms);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(s.recv().error() == errc::timed_out);
+    CHECK(support::ms_since(start) >= 30);
+    s.set(opt::rcvtimeo, 0ms);
+    CHECK(s.recv().error() == errc::would_block);
+}
+
+TEST_CASE("a closed or moved-from socket fails every call with closed") {
+    context ctx;
+    socket s(ctx, socket_type::pair);
+    socket moved = std::move(s);
+    CHECK_FALSE(s.is_open()); // NOLINT(bugprone-use-after-move): that is the point
+    CHECK(s.send("x").error() == errc::closed);
+    CHECK(s.recv().error() == errc::closed);
+    std::error_code ec;
+    s.bind("inproc://x", ec);
+    CHECK(ec == errc::closed);
+    moved.close();
+    moved.close(); // idempotent
+    CHECK(moved.send("x").error() == errc::closed);
+    CHECK_THROWS_AS(moved.get(opt::sndhwm), std::system_error);
+}
+
+TEST_CASE("a socket cannot be created in a shut-down context") {
+    context ctx;
+    ctx.shutdown();
+    CHECK(ctx.is_shut_down());
+    CHECK_THROWS_AS(socket(ctx, socket_type::pair), std::system_error);
+}
+
+TEST_CASE("a socket outliving its context fails with terminated, without hanging") {
+    auto ctx = std::make_unique<context>();
+    socket s(*ctx, socket_type::pull);
+    s.bind(support::inproc_endpoint());
+    ctx.reset();
+    CHECK(s.recv().error() == errc::terminated);
+}
+
+TEST_CASE("last_endpoint reports the endpoint last bound or connected") {
+    context ctx;
+    socket s(ctx, socket_type::pull);
+    CHECK(s.last_endpoint().empty());
+    const auto ep = support::inproc_endpoint();
+    s.bind(ep);
+    CHECK(s.last_endpoint() == ep);
+}
+
+TEST_CASE("socket types volley does not have yet are refused with not_supported") {
+    context ctx;
+    try {
+        socket s(ctx, socket_type::router);
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::not_supported);
+        CHECK(std::string(e.what()).find("ROUTER") != std::string::npos);
+    }
+}
+
+namespace {
+std::atomic<int> frees{0};
+void count_free(void*, void*) { frees.fetch_add(1); }
+} // namespace
+
+TEST_CASE("a zero-copy body crosses threads without a copy and is freed once") {
+    context ctx;
+    socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    b.connect(ep);
+    static char buffer[1 << 16];
+    std::thread receiver([&] {
+        auto m = b.recv();
+        CHECK(m.ok());
+        CHECK(reinterpret_cast<const char*>(m->data()) == buffer); // same bytes, not a copy
+        CHECK(m->size() == sizeof buffer);
+    });
+    REQUIRE(a.send(message(buffer, sizeof buffer, &count_free)).ok());
+    receiver.join();
+    CHECK(frees.load() == 1);
+}
+
+TEST_CASE("error codes have readable messages in the volley category") {
+    std::error_code ec = errc::would_block;
+    CHECK(std::string(ec.category().name()) == "volley");
+    CHECK(ec.message() == "operation would block");
+    CHECK(make_error_code(errc::incompatible_socket_type).message().find("incompatible") != std::string::npos);
+}
