@@ -7,6 +7,7 @@
 #include "fence.hpp"
 
 #include <algorithm>
+#include <thread>
 
 namespace volley::detail {
 
@@ -111,14 +112,25 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
     const auto deadline = deadline_after(timeout);
     const auto started = clock::now();
     const auto spin_until = std::min(deadline, started + spin_.current());
+    const auto relax_until = started + spin_.relax();
+    bool yielding = false;
     for (unsigned i = 1;; ++i) {
-        cpu_relax();
+        // Poll with `pause` first (a peer on another CPU answers within that), then yield
+        // between polls so that a peer sharing our CPU gets to run.
+        if (yielding)
+            std::this_thread::yield();
+        else
+            cpu_relax();
         r = try_once();
         if (r != errc::would_block) {
-            spin_.hit();
+            yielding ? spin_.hit_yielding() : spin_.hit_relaxing();
             return r;
         }
-        if ((i & 31) == 0 && clock::now() >= spin_until) break;
+        if (yielding || (i & 7) == 0) {
+            const auto now = clock::now();
+            if (now >= spin_until) break;
+            yielding = now >= relax_until;
+        }
     }
 
     for (;;) {

@@ -7,6 +7,9 @@
 // the wait was short (a longer spin would have saved the sleep) and halves
 // when it was long (the socket is idle), within [min, max]. So an idle
 // socket soon stops burning CPU and a busy one keeps its low latency.
+// After a first phase of `pause` polls the spin yields between polls, so a
+// peer thread that shares our CPU (a loaded machine) is not starved by it;
+// that first phase adapts too, shrinking when only yielding finds work.
 #pragma once
 
 #include <algorithm>
@@ -26,9 +29,26 @@ class spin_budget {
 public:
     static constexpr std::chrono::nanoseconds min{2'000};
     static constexpr std::chrono::nanoseconds max{50'000};
+    /// Bounds of the first phase, which polls with `pause` before polls start yielding.
+    static constexpr std::chrono::nanoseconds relax_min{250};
+    static constexpr std::chrono::nanoseconds relax_max{5'000};
 
+    /// How long to spin in all.
     std::chrono::nanoseconds current() const noexcept { return budget_; }
-    void hit() noexcept { budget_ = std::min(max, budget_ * 2); }
+    /// How long to poll with `pause` before yielding between polls.
+    std::chrono::nanoseconds relax() const noexcept { return relax_; }
+
+    /// The spin found work while polling with `pause`: the peer runs on another CPU.
+    void hit_relaxing() noexcept {
+        budget_ = std::min(max, budget_ * 2);
+        relax_ = std::min(relax_max, relax_ * 2);
+    }
+    /// The spin found work only after it started yielding: the peer probably shares our
+    /// CPU and runs when we yield, so yield sooner next time.
+    void hit_yielding() noexcept {
+        budget_ = std::min(max, budget_ * 2);
+        relax_ = std::max(relax_min, relax_ / 2);
+    }
     /// The wait slept and took `waited` in all.
     void slept(std::chrono::nanoseconds waited) noexcept {
         budget_ = waited < 2 * max ? max : std::max(min, budget_ / 2);
@@ -36,6 +56,7 @@ public:
 
 private:
     std::chrono::nanoseconds budget_ = max;
+    std::chrono::nanoseconds relax_ = relax_max;
 };
 
 } // namespace volley::detail
