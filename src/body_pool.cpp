@@ -49,18 +49,43 @@ void release_all(batch& b, std::size_t c) noexcept {
     b.clear();
 }
 
+// Every batch vector has room for two batches, so a thread's free array never grows;
+// emptied vectors go back to the depot for the next hand-off: no allocation once warm.
+batch make_batch(std::size_t c) {
+    batch b;
+    b.reserve(2 * batch_blocks(c));
+    return b;
+}
+
 // Shared by every thread; never destroyed, since blocks may be freed during exit.
 struct depot {
     std::mutex mutex[class_count];
     std::vector<batch> full[class_count];
+    std::vector<batch> empty[class_count];
 
-    // Swaps a full batch into `into` (which must be empty); false when there is none.
+    // Swaps a full batch into `into` (which must be empty) and keeps `into`'s vector for
+    // reuse; false when there is none.
     bool take(std::size_t c, batch& into) {
         std::lock_guard lock(mutex[c]);
         if (full[c].empty()) return false;
         into.swap(full[c].back());
+        if (empty[c].size() < depot_max_batches(c)) {
+            empty[c].push_back(std::move(full[c].back()));
+        }
         full[c].pop_back();
         return true;
+    }
+    // An empty batch vector with room for two batches.
+    batch vessel(std::size_t c) {
+        {
+            std::lock_guard lock(mutex[c]);
+            if (!empty[c].empty()) {
+                batch b = std::move(empty[c].back());
+                empty[c].pop_back();
+                return b;
+            }
+        }
+        return make_batch(c);
     }
     void give(std::size_t c, batch&& b) noexcept {
         {
@@ -142,9 +167,10 @@ void deallocate(void* memory, std::uint8_t size_class) noexcept {
     batch& b = tc->free[c];
     const std::size_t n = batch_blocks(c);
     try {
-        if (b.capacity() == 0) b.reserve(2 * n);
+        if (b.capacity() < 2 * n) b.reserve(2 * n);
         if (b.size() == 2 * n) { // hand the older half to the depot
-            batch half(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+            batch half = shared_depot().vessel(c);
+            half.assign(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
             b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
             shared_depot().give(c, std::move(half));
         }

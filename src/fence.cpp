@@ -2,6 +2,9 @@
 // membarrier-based heavy fence; see fence.hpp.
 #include "fence.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <linux/membarrier.h>
 #include <mutex>
 #include <sys/syscall.h>
@@ -29,6 +32,11 @@ void heavy_fence() noexcept {
     if (fence_state::asymmetric.load(std::memory_order_relaxed)) {
         std::atomic_thread_fence(std::memory_order_seq_cst);
         if (::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
+        // Cannot happen once registered; if the kernel says otherwise, every thread switches
+        // to full fences from here on, and we say so.
+        if (fence_state::asymmetric.exchange(false))
+            std::fprintf(stderr, "volley: membarrier failed (%s); using full fences from now on\n",
+                         std::strerror(errno));
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif

@@ -21,8 +21,17 @@ void futex_wake_all(std::atomic<std::uint32_t>* word) noexcept {
     ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
 
+// Drops events: an attach event carries the only reference to a pipe end nobody owns
+// yet, so that end is closed (its peer learns of it); the others just release theirs.
+void drop_event(const event& e) noexcept {
+    if (e.kind == event_kind::attach)
+        e.target->close(clock::now());
+    else
+        e.target->release();
+}
+
 void release_events(std::vector<event>& events) noexcept {
-    for (auto& e : events) e.target->release();
+    for (auto& e : events) drop_event(e);
     events.clear();
 }
 
@@ -42,10 +51,7 @@ void mailbox::post(event e) noexcept {
         }
     }
     if (e.target != nullptr) { // refused: the owner has closed
-        if (e.kind == event_kind::attach)
-            e.target->close(clock::now()); // nobody owns this end: close it so the peer learns
-        else
-            e.target->release();
+        drop_event(e);
         return;
     }
     notify();

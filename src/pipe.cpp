@@ -20,15 +20,15 @@ void pipe::set_owner(std::shared_ptr<mailbox> owner) noexcept {
     pair_->owners_[side_] = std::move(owner);
 }
 
-void pipe::post_to_peer(event_kind kind) noexcept {
-    std::shared_ptr<mailbox> peer_owner;
+void pipe::post(event_kind kind, int side) noexcept {
+    std::shared_ptr<mailbox> owner;
     {
         std::lock_guard lock(pair_->mutex_);
-        peer_owner = pair_->owners_[1 - side_];
+        owner = pair_->owners_[side];
     }
-    if (!peer_owner) return; // the peer end is not attached yet, or is closed
-    add_ref();               // the event's reference
-    peer_owner->post({kind, &pair_->ends_[1 - side_], 0});
+    if (!owner) return; // that end is not attached yet, or is closed
+    add_ref();          // the event's reference
+    owner->post({kind, &pair_->ends_[side], 0});
 }
 
 void pipe::close(clock::time_point linger_deadline) noexcept {

@@ -66,9 +66,13 @@ public:
     void park_writer() noexcept { writer_active_.store(false, std::memory_order_relaxed); }
     /// Undoes park_writer(); false when the reader already did (and posted an event).
     bool unpark_writer() noexcept { return !writer_active_.exchange(true, std::memory_order_acq_rel); }
-    void set_hwm(std::uint64_t hwm) noexcept {
+    /// Any thread: changes the high-water mark. Returns true when a writer parked under the
+    /// old mark must be told (it may have room now, and nobody else will tell it).
+    bool set_hwm(std::uint64_t hwm) noexcept {
         hwm_.store(hwm, std::memory_order_relaxed);
         publish_every_.store(publish_interval(hwm), std::memory_order_relaxed);
+        light_fence(); // pairs with the writer's heavy_fence() in park/recheck
+        return writer_needs_wake();
     }
 
     // ---- reader thread ----
@@ -103,7 +107,8 @@ public:
 
 private:
     static std::uint32_t publish_interval(std::uint64_t hwm) noexcept {
-        return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(hwm / 2, 1, 256));
+        // With no limit the writer never waits, so progress reports serve nobody: batch them.
+        return static_cast<std::uint32_t>(hwm == 0 ? 256 : std::clamp<std::uint64_t>(hwm / 2, 1, 256));
     }
     bool report_progress() noexcept {
         unreported_ = 0;
@@ -181,8 +186,11 @@ public:
     bool peer_closed() const noexcept;
     /// True when the peer closed and its linger period is over: what is left is dropped.
     bool peer_linger_expired(clock::time_point now) const noexcept;
-    /// Sets the high-water mark of the flow this end writes (0 = none).
-    void set_out_hwm(std::uint64_t hwm) noexcept { out().set_hwm(hwm); }
+    /// Any thread: sets the high-water mark of the flow this end writes (0 = none), and
+    /// wakes this end's owner if it sleeps at the old mark.
+    void set_out_hwm(std::uint64_t hwm) noexcept {
+        if (out().set_hwm(hwm)) post(event_kind::write_activated, side_);
+    }
 
     void add_ref() noexcept;
     void release() noexcept;
@@ -192,6 +200,7 @@ public:
     std::uint32_t in_slot = npos;                   // index in the inbound routing policy
     std::uint32_t out_slot = npos;                  // index in the outbound routing policy
     std::uint32_t owner_slot = npos;                // index in the owner's pipe list
+    bool closing = false;                           // owner closes it once a message being read ends
     static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
 
 private:
@@ -199,7 +208,9 @@ private:
     flow& out() noexcept;
     flow& in() noexcept;
     const flow& in() const noexcept;
-    void post_to_peer(event_kind kind) noexcept;
+    void post_to_peer(event_kind kind) noexcept { post(kind, 1 - side_); }
+    // Posts `kind` about end `side` to that end's owner, if it has one.
+    void post(event_kind kind, int side) noexcept;
 
     pipe_pair* pair_ = nullptr;
     int side_ = 0;

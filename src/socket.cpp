@@ -7,6 +7,8 @@
 #include "registry.hpp"
 #include "socket_base.hpp"
 
+#include <new>
+
 namespace volley {
 
 socket::socket(context& ctx, socket_type type) {
@@ -48,7 +50,11 @@ void socket::throw_if(const std::error_code& ec, std::string_view what, std::str
 // One macro-free shape for the four endpoint calls.
 #define VOLLEY_ENDPOINT_CALL(name)                                                                                     \
     void socket::name(std::string_view uri, std::error_code& ec) noexcept {                                           \
-        ec = impl_ ? impl_->name(uri) : make_error_code(errc::closed);                                                \
+        try {                                                                                                          \
+            ec = impl_ ? impl_->name(uri) : make_error_code(errc::closed);                                            \
+        } catch (const std::bad_alloc&) {                                                                              \
+            ec = std::make_error_code(std::errc::not_enough_memory);                                                   \
+        }                                                                                                              \
     }                                                                                                                  \
     void socket::name(std::string_view uri) {                                                                          \
         std::error_code ec;                                                                                            \

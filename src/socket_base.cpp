@@ -40,7 +40,7 @@ std::error_code socket_base::disconnect(std::string_view uri) {
 }
 
 std::error_code socket_base::add_endpoint(std::string_view uri, bool bind) {
-    if (terminated_.load(std::memory_order_relaxed)) return errc::terminated;
+    if (terminated_.load(std::memory_order_seq_cst)) return errc::terminated;
     endpoint ep;
     if (auto ec = parse_endpoint(uri, ep)) return ec;
     transport::transport* t = ctx_->find_transport(ep.scheme);
@@ -59,7 +59,7 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind) {
 }
 
 std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound) {
-    if (terminated_.load(std::memory_order_relaxed)) return errc::terminated;
+    if (terminated_.load(std::memory_order_seq_cst)) return errc::terminated;
     auto it = std::find_if(endpoints_.begin(), endpoints_.end(), [&](const endpoint_entry& e) {
         return e.bound == bound && (e.uri == uri || e.handle->resolved_uri() == uri);
     });
@@ -68,7 +68,7 @@ std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound) {
     endpoints_.erase(it); // stops the endpoint: no new pipes from it
     process_mailbox();    // pipes it made before stopping are attached now
     for (std::size_t i = pipes_.size(); i-- > 0;) {
-        if (i < pipes_.size() && pipes_[i]->endpoint_id == id) terminate_pipe(*pipes_[i], linger_deadline());
+        if (i < pipes_.size() && pipes_[i]->endpoint_id == id) close_pipe(*pipes_[i]);
     }
     return {};
 }
@@ -103,7 +103,7 @@ template <class Attempt>
 errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt&& attempt) noexcept {
     const auto try_once = [&]() -> errc {
         if (mailbox_->pending()) process_mailbox();
-        if (terminated_.load(std::memory_order_relaxed)) return errc::terminated;
+        if (terminated_.load(std::memory_order_seq_cst)) return errc::terminated;
         return attempt();
     };
     errc r = try_once();
@@ -141,7 +141,7 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
         const auto ticket = mailbox_->prepare_sleep();
         on_park(dir);
         heavy_fence(); // our parking stores before the re-checks; see fence.hpp
-        const bool ready = on_unpark(dir) || mailbox_->pending() || terminated_.load(std::memory_order_relaxed);
+        const bool ready = on_unpark(dir) || mailbox_->pending() || terminated_.load(std::memory_order_seq_cst);
         if (ready)
             mailbox_->cancel_sleep();
         else
@@ -185,8 +185,10 @@ void socket_base::attach(pipe& p, std::uint64_t endpoint_id) noexcept {
     p.endpoint_id = endpoint_id;
     p.owner_slot = static_cast<std::uint32_t>(pipes_.size());
     pipes_.push_back(&p);
+    p.add_ref(); // on_attach may drop the pipe, which can free it
     on_attach(p);
     if (owns(p) && p.peer_closed()) peer_closed(p);
+    p.release();
 }
 
 bool socket_base::owns(const pipe& p) const noexcept {
@@ -205,13 +207,29 @@ void socket_base::reap_draining() noexcept {
     for (std::size_t i = draining_.size(); i-- > 0;) {
         pipe& p = *draining_[i];
         if (p.reading_message()) continue; // never cut a multipart message in half
+        if (p.closing) {
+            terminate_pipe(p, linger_deadline());
+            continue;
+        }
         if (p.readable() && !p.peer_linger_expired(now)) continue;
-        terminate_pipe(p, now);
+        terminate_pipe(p, now); // the peer is gone: nothing we send can reach it
     }
 }
 
 void socket_base::drop(pipe& p) noexcept {
-    if (owns(p)) terminate_pipe(p, linger_deadline());
+    if (owns(p)) close_pipe(p);
+}
+
+void socket_base::close_pipe(pipe& p) noexcept {
+    if (!p.reading_message()) {
+        terminate_pipe(p, linger_deadline());
+        return;
+    }
+    // Part of a message from p has been received: its other frames are in p already, so
+    // the caller can finish it (a message is delivered whole), then p goes.
+    p.closing = true;
+    p.mark_write_closed();
+    if (std::find(draining_.begin(), draining_.end(), &p) == draining_.end()) draining_.push_back(&p);
 }
 
 void socket_base::terminate_pipe(pipe& p, clock::time_point deadline) noexcept {
@@ -241,7 +259,9 @@ std::size_t socket_base::pipe_count() noexcept {
 }
 
 void socket_base::terminate() noexcept {
-    terminated_.store(true, std::memory_order_relaxed);
+    // seq_cst: pairs with the sleeper's prepare_sleep() (seq_cst) and its re-check below,
+    // so it either sees terminated_ or is woken by wake().
+    terminated_.store(true, std::memory_order_seq_cst);
     mailbox_->wake();
 }
 

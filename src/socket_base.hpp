@@ -62,7 +62,8 @@ public:
     std::size_t pipe_count() noexcept;
 
 protected:
-    // Hooks the pattern implements. `p` stays valid until on_terminated(p) returns.
+    // Hooks the pattern implements. `p` stays valid until on_terminated(p) returns; a
+    // pattern that calls drop(p) (even inside on_attach) must forget p at once.
     virtual void on_attach(pipe& p) = 0;
     virtual void on_terminated(pipe& p) = 0;
     virtual void on_read_activated(pipe& p) = 0;
@@ -93,6 +94,7 @@ private:
     void attach(pipe& p, std::uint64_t endpoint_id) noexcept;
     void peer_closed(pipe& p) noexcept;
     void reap_draining() noexcept;
+    void close_pipe(pipe& p) noexcept;
     void terminate_pipe(pipe& p, clock::time_point linger_deadline) noexcept;
     bool owns(const pipe& p) const noexcept;
     clock::time_point linger_deadline() const noexcept;
@@ -108,7 +110,7 @@ private:
     bool sending_message_ = false;   // frames of a message were sent, its last one is due
     bool receiving_message_ = false; // frames of a message were received, more follow
     std::vector<pipe*> pipes_;    // every attached pipe; pipe::owner_slot indexes it
-    std::vector<pipe*> draining_; // peer closed, inbound messages left to read
+    std::vector<pipe*> draining_; // to go when read out: peer closed, or closing mid-message
     std::vector<event> events_;   // scratch for process_mailbox
     std::vector<endpoint_entry> endpoints_;
     std::string last_endpoint_;

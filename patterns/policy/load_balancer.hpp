@@ -41,12 +41,14 @@ public:
             return true;
         }
         if (pinned_ != nullptr) {
-            if (!pinned_->write(m)) { // its peer went away mid-message
-                pinned_->rollback();
+            Pipe* p = pinned_;
+            if (!more) pinned_ = nullptr;
+            if (!p->write(m)) { // its peer went away mid-message: drop the rest
+                p->rollback();
                 m = message();
+                pinned_ = nullptr;
                 dropping_ = more;
             }
-            if (!more) pinned_ = nullptr;
             return true;
         }
         for (std::size_t n = pipes_.active(); n > 0; --n) {

@@ -108,3 +108,43 @@ TEST_CASE("PAIR: a blocked send resumes when the peer reads") {
     for (int i = 0; i < 1000; ++i) REQUIRE(b.recv().value() == std::to_string(i));
     sender.join();
 }
+
+TEST_CASE("PAIR: a second connect made before the bind is refused at the bind") {
+    context ctx;
+    socket a(ctx, socket_type::pair), c(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    c.connect(ep);
+    std::error_code ec;
+    c.connect(ep, ec); // c itself keeps one peer; the bind must cope with the extra pipe
+    a.bind(ep);
+    CHECK(a.base()->pipe_count() == 1);
+    REQUIRE(c.send("x").ok());
+    CHECK(a.recv().value() == "x");
+}
+
+TEST_CASE("PAIR: a message whose peer left mid-way is dropped whole, and the next peer gets whole messages") {
+    context ctx;
+    socket a(ctx, socket_type::pair);
+    const auto ep = support::inproc_endpoint();
+    a.bind(ep);
+    {
+        socket b(ctx, socket_type::pair);
+        b.connect(ep);
+        REQUIRE(b.send("left 1").ok());
+        REQUIRE(b.send("left 2").ok());
+        REQUIRE(a.send("f1", send_flags::more).ok());
+    } // b leaves with two messages for a still queued, while a is mid-message towards b
+    CHECK(a.recv(recv_flags::dontwait).value() == "left 1");
+    CHECK(a.send("f2", send_flags::more).ok()); // accepted and dropped: b is gone
+    CHECK(a.send("f3").ok());
+    CHECK(a.recv(recv_flags::dontwait).value() == "left 2");
+    CHECK(a.recv(recv_flags::dontwait).error() == errc::would_block);
+    socket c(ctx, socket_type::pair);
+    c.connect(ep);
+    REQUIRE(a.send("hello").ok());
+    c.set(opt::rcvtimeo, 5s);
+    auto got = c.recv();
+    REQUIRE(got.ok());
+    CHECK(got.value() == "hello");
+    CHECK_FALSE(got->more());
+}

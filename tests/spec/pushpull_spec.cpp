@@ -258,3 +258,47 @@ TEST_CASE("PUSH cannot receive and PULL cannot send") {
     CHECK(push.recv().error() == errc::not_supported);
     CHECK(pull.send("x").error() == errc::not_supported);
 }
+
+TEST_CASE("PULL: disconnecting a peer mid-message still delivers the rest of that message") {
+    context ctx;
+    socket x(ctx, socket_type::push), y(ctx, socket_type::push), pull(ctx, socket_type::pull);
+    const auto ex = support::inproc_endpoint(), ey = support::inproc_endpoint();
+    x.bind(ex);
+    y.bind(ey);
+    pull.connect(ex);
+    pull.connect(ey);
+    REQUIRE(x.send(multipart{"a", "b"}).ok());
+    auto first = pull.recv();
+    REQUIRE(first.ok());
+    CHECK(first.value() == "a");
+    CHECK(first->more());
+    pull.disconnect(ex);
+    auto rest = pull.recv(recv_flags::dontwait);
+    REQUIRE(rest.ok());
+    CHECK(rest.value() == "b");
+    CHECK_FALSE(rest->more());
+    CHECK(pull.base()->pipe_count() == 1); // x's pipe went with the end of the message
+    REQUIRE(y.send("c").ok());
+    pull.set(opt::rcvtimeo, 5s);
+    CHECK(pull.recv().value() == "c");
+}
+
+TEST_CASE("PUSH: a send blocked before the bind resumes when the bind raises the high-water mark") {
+    context ctx;
+    socket push(ctx, socket_type::push), pull(ctx, socket_type::pull);
+    push.set(opt::sndhwm, 1);
+    push.set(opt::rcvhwm, 1);
+    push.set(opt::sndtimeo, 10s);
+    const auto ep = support::inproc_endpoint();
+    push.connect(ep);
+    REQUIRE(push.send("1", send_flags::dontwait).ok());
+    CHECK(push.send("2", send_flags::dontwait).error() == errc::would_block); // sndhwm alone, before the bind
+    send_result blocked;
+    std::thread sender([&] { blocked = push.send("2"); });
+    pull.set(opt::rcvhwm, 1000);
+    pull.bind(ep); // the flow may now hold 1 + 1000: the sender must not wait for a recv
+    sender.join();
+    CHECK(blocked.ok());
+    CHECK(pull.recv().value() == "1");
+    CHECK(pull.recv().value() == "2");
+}

@@ -208,6 +208,16 @@ TEST_CASE("a reader that empties the pipe before a progress report still wakes t
     CHECK(fixture::count(*f.box_a, event_kind::write_activated) == 1);
 }
 
+TEST_CASE("raising the high-water mark wakes a writer parked at the old one") {
+    fixture f(1);
+    message m = frame("x");
+    REQUIRE(f.a().write(m));
+    f.a().park_writer();
+    f.a().set_out_hwm(100);
+    CHECK(fixture::count(*f.box_a, event_kind::write_activated) == 1);
+    CHECK(f.a().writable());
+}
+
 TEST_CASE("unpark reports whether the peer already re-activated the pipe") {
     fixture f(0);
     f.b().park_reader();

@@ -75,11 +75,12 @@ public:
     std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
                                                        std::error_code& ec) override {
         const party binder = party::of(owner);
+        auto handle = std::make_unique<inproc_handle>(*this, at.address, at.uri, binder.endpoint_id, true);
         std::vector<pending_connect> waiting;
         {
             std::lock_guard lock(mutex_);
             if (!bound_.try_emplace(at.address, binder).second) {
-                ec = errc::address_in_use;
+                ec = errc::address_in_use; // the handle's unbind will not match the owner's id
                 return nullptr;
             }
             if (auto it = pending_.find(at.address); it != pending_.end()) {
@@ -100,7 +101,7 @@ public:
                 vt::attach_pipe(binder.mailbox, binder_end, binder.endpoint_id);
             }
         }
-        return std::make_unique<inproc_handle>(*this, at.address, at.uri, binder.endpoint_id, true);
+        return handle;
     }
 
     std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
@@ -112,13 +113,15 @@ public:
             ec = errc::incompatible_socket_type;
             return nullptr;
         }
-        // Before the bind, guess the binder's rcvhwm/sndhwm with the connector's own.
-        const party& binder = it != bound_.end() ? it->second : connector;
-        pipe_pair* pp = pipe_pair::create(combined_hwm(connector.sndhwm, binder.rcvhwm),
-                                          combined_hwm(binder.sndhwm, connector.rcvhwm));
+        // Before the bind, the connector's own marks alone bound the flows (as in libzmq);
+        // the bind raises them to the sums.
+        const bool bound = it != bound_.end();
+        pipe_pair* pp = pipe_pair::create(
+            bound ? combined_hwm(connector.sndhwm, it->second.rcvhwm) : static_cast<std::uint64_t>(connector.sndhwm),
+            bound ? combined_hwm(it->second.sndhwm, connector.rcvhwm) : static_cast<std::uint64_t>(connector.rcvhwm));
         vt::attach_pipe(connector.mailbox, pp->end(0), connector.endpoint_id);
-        if (it != bound_.end())
-            vt::attach_pipe(binder.mailbox, pp->end(1), binder.endpoint_id);
+        if (bound)
+            vt::attach_pipe(it->second.mailbox, pp->end(1), it->second.endpoint_id);
         else
             pending_[to.address].push_back({connector, pp});
         return std::make_unique<inproc_handle>(*this, to.address, to.uri, connector.endpoint_id, false);
