@@ -19,7 +19,7 @@
 
 namespace volley::detail::body_pool {
 
-/// Marks a block that did not come from a size class.
+// Marks a block that did not come from a size class.
 inline constexpr std::uint8_t unpooled = 0xff;
 
 struct block {
@@ -27,9 +27,9 @@ struct block {
     std::uint8_t size_class; // pass back to deallocate
 };
 
-/// A block of at least `bytes` bytes, max_align_t-aligned. Throws std::bad_alloc.
+// A block of at least `bytes` bytes, max_align_t-aligned. Throws std::bad_alloc.
 block allocate(std::size_t bytes);
-/// Returns a block from allocate(); any thread may call it.
+// Returns a block from allocate(); any thread may call it.
 void deallocate(void* memory, std::uint8_t size_class) noexcept;
 
 } // namespace volley::detail::body_pool

@@ -25,15 +25,15 @@ public:
     context_core(const context_core&) = delete;
     context_core& operator=(const context_core&) = delete;
 
-    /// The transport for `scheme`, or nullptr. Thread-safe.
+    // The transport for `scheme`, or nullptr. Thread-safe.
     transport::transport* find_transport(std::string_view scheme) const noexcept;
 
-    /// Registry of live sockets. Thread-safe. add_socket throws std::system_error
-    /// (errc::terminated) after shutdown.
+    // Registry of live sockets. Thread-safe. add_socket throws std::system_error
+    // (errc::terminated) after shutdown.
     void add_socket(socket_base* s);
     void remove_socket(socket_base* s) noexcept;
 
-    /// Terminates every live socket (and every socket created later). Thread-safe.
+    // Terminates every live socket (and every socket created later). Thread-safe.
     void shutdown() noexcept;
     bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
 

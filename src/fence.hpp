@@ -34,10 +34,10 @@ extern std::atomic<bool> asymmetric;
 extern std::atomic<unsigned> tsan_word;
 } // namespace fence_state
 
-/// Call once before relying on the fences (the context does); idempotent.
+// Call once before relying on the fences (the context does); idempotent.
 void init_fences() noexcept;
 
-/// The hot side's half of the handshake: orders a preceding store before a following load.
+// The hot side's half of the handshake: orders a preceding store before a following load.
 inline void light_fence() noexcept {
 #if defined(VOLLEY_TSAN)
     fence_state::tsan_word.fetch_add(1, std::memory_order_seq_cst);
@@ -49,7 +49,7 @@ inline void light_fence() noexcept {
 #endif
 }
 
-/// The sleeping side's half: a full barrier on every thread that may run light_fence().
+// The sleeping side's half: a full barrier on every thread that may run light_fence().
 void heavy_fence() noexcept;
 
 } // namespace volley::detail

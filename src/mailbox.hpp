@@ -42,24 +42,24 @@ public:
     mailbox(const mailbox&) = delete;
     mailbox& operator=(const mailbox&) = delete;
 
-    /// Thread-safe. Queues `e` (taking over its pipe reference) and wakes the owner if it
-    /// sleeps. After close() the event is dropped and its reference released.
+    // Thread-safe. Queues `e` (taking over its pipe reference) and wakes the owner if it
+    // sleeps. After close() the event is dropped and its reference released.
     void post(event e) noexcept;
-    /// Thread-safe. Wakes the owner without an event (context shutdown).
+    // Thread-safe. Wakes the owner without an event (context shutdown).
     void wake() noexcept;
-    /// Owner only: true when events are waiting.
+    // Owner only: true when events are waiting.
     bool pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
-    /// Owner only: moves the waiting events into `out` (cleared first).
+    // Owner only: moves the waiting events into `out` (cleared first).
     void take(std::vector<event>& out) noexcept;
-    /// Owner only: drops waiting events and refuses later ones.
+    // Owner only: drops waiting events and refuses later ones.
     void close() noexcept;
 
-    /// Owner only: announces that the owner is about to sleep; returns the ticket for sleep().
-    /// After it, the owner must re-check every condition it waits for (a heavy_fence()
-    /// separates its parking stores from those re-checks), then call sleep() or cancel_sleep().
+    // Owner only: announces that the owner is about to sleep; returns the ticket for sleep().
+    // After it, the owner must re-check every condition it waits for (a heavy_fence()
+    // separates its parking stores from those re-checks), then call sleep() or cancel_sleep().
     std::uint32_t prepare_sleep() noexcept;
-    /// Owner only: blocks until a post or wake() since prepare_sleep(), or until `deadline`.
-    /// Returns false on timeout. Ends the sleep either way.
+    // Owner only: blocks until a post or wake() since prepare_sleep(), or until `deadline`.
+    // Returns false on timeout. Ends the sleep either way.
     bool sleep(std::uint32_t ticket, clock::time_point deadline) noexcept;
     void cancel_sleep() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
 

@@ -19,7 +19,7 @@ struct socket_options {
     std::chrono::milliseconds rcvtimeo = infinite;
     std::string routing_id;
 
-    /// Validates and stores one option; leaves the value unchanged on error.
+    // Validates and stores one option; leaves the value unchanged on error.
     std::error_code set(option_id id, const option_value& value) noexcept;
     option_value get(option_id id) const;
 };

@@ -33,7 +33,7 @@
 
 namespace volley::detail {
 
-/// One direction of a pipe: frames from one writer thread to one reader thread.
+// One direction of a pipe: frames from one writer thread to one reader thread.
 class flow {
 public:
     enum class write_status { full, ok, ok_wake_reader };
@@ -42,9 +42,9 @@ public:
 
     // ---- writer thread ----
 
-    /// Queues frame `m` (moved from on success). Only the first frame of a message checks
-    /// the high-water mark; later frames of a message that was let in always succeed.
-    /// The message becomes visible to the reader with its last frame.
+    // Queues frame `m` (moved from on success). Only the first frame of a message checks
+    // the high-water mark; later frames of a message that was let in always succeed.
+    // The message becomes visible to the reader with its last frame.
     write_status write(message& m) {
         if (!in_message_ && !below_hwm()) return write_status::full;
         const bool more = m.more();
@@ -56,18 +56,18 @@ public:
         light_fence(); // pairs with the reader's heavy_fence() in park/recheck
         return reader_needs_wake() ? write_status::ok_wake_reader : write_status::ok;
     }
-    /// True when a new message would be let in now (refreshes the reader's progress).
+    // True when a new message would be let in now (refreshes the reader's progress).
     bool writable() noexcept { return in_message_ || below_hwm(); }
-    /// Drops the frames of an unfinished message.
+    // Drops the frames of an unfinished message.
     void rollback() noexcept {
         queue_.rollback();
         in_message_ = false;
     }
     void park_writer() noexcept { writer_active_.store(false, std::memory_order_relaxed); }
-    /// Undoes park_writer(); false when the reader already did (and posted an event).
+    // Undoes park_writer(); false when the reader already did (and posted an event).
     bool unpark_writer() noexcept { return !writer_active_.exchange(true, std::memory_order_acq_rel); }
-    /// Any thread: changes the high-water mark. Returns true when a writer parked under the
-    /// old mark must be told (it may have room now, and nobody else will tell it).
+    // Any thread: changes the high-water mark. Returns true when a writer parked under the
+    // old mark must be told (it may have room now, and nobody else will tell it).
     bool set_hwm(std::uint64_t hwm) noexcept {
         hwm_.store(hwm, std::memory_order_relaxed);
         publish_every_.store(publish_interval(hwm), std::memory_order_relaxed);
@@ -77,15 +77,15 @@ public:
 
     // ---- reader thread ----
 
-    /// Takes the next frame; false when none is published. Sets `wake_writer` when a parked
-    /// writer must be told that the flow dropped below its high-water mark.
-    ///
-    /// The reader reports its progress to the writer every min(hwm/2, 256) messages (libzmq's
-    /// low-water mark, capped so a waiting writer resumes soon) and whenever it finds the
-    /// flow empty, not per message: a writer spinning on a full flow then does not pull the
-    /// counter's cache line away from the reader on every message, and a parked writer is
-    /// woken with room for a batch. So a writer may see the flow full with fewer than hwm
-    /// messages in it (at least hwm/2 + 1), as with libzmq.
+    // Takes the next frame; false when none is published. Sets `wake_writer` when a parked
+    // writer must be told that the flow dropped below its high-water mark.
+    //
+    // The reader reports its progress to the writer every min(hwm/2, 256) messages (libzmq's
+    // low-water mark, capped so a waiting writer resumes soon) and whenever it finds the
+    // flow empty, not per message: a writer spinning on a full flow then does not pull the
+    // counter's cache line away from the reader on every message, and a parked writer is
+    // woken with room for a batch. So a writer may see the flow full with fewer than hwm
+    // messages in it (at least hwm/2 + 1), as with libzmq.
     bool read(message& m, bool& wake_writer) noexcept {
         if (!queue_.pop(m)) {
             if (unreported_ != 0) wake_writer = report_progress();
@@ -99,10 +99,10 @@ public:
         return true;
     }
     bool readable() noexcept { return queue_.readable(); }
-    /// True between the first and the last frame of a message being read.
+    // True between the first and the last frame of a message being read.
     bool reading_message() const noexcept { return reading_message_; }
     void park_reader() noexcept { reader_active_.store(false, std::memory_order_relaxed); }
-    /// Undoes park_reader(); false when the writer already did (and posted an event).
+    // Undoes park_reader(); false when the writer already did (and posted an event).
     bool unpark_reader() noexcept { return !reader_active_.exchange(true, std::memory_order_acq_rel); }
 
 private:
@@ -151,20 +151,20 @@ private:
 
 class pipe_pair;
 
-/// One end of a pipe pair, used by the thread of the socket (or engine) that owns it.
-/// Writes go to the peer; reads come from the peer.
+// One end of a pipe pair, used by the thread of the socket (or engine) that owns it.
+// Writes go to the peer; reads come from the peer.
 class pipe {
 public:
     // ---- data plane (owner thread) ----
 
-    /// Writes one frame towards the peer; false at the high-water mark (first frame only)
-    /// and, for every frame, once the peer is known to be gone (mark_write_closed()).
+    // Writes one frame towards the peer; false at the high-water mark (first frame only)
+    // and, for every frame, once the peer is known to be gone (mark_write_closed()).
     bool write(message& m);
     bool writable() noexcept { return !write_closed_ && out().writable(); }
-    /// Owner: the peer closed, so writing is pointless from now on.
+    // Owner: the peer closed, so writing is pointless from now on.
     void mark_write_closed() noexcept { write_closed_ = true; }
     void rollback() noexcept { out().rollback(); }
-    /// Reads one frame from the peer; false when none is waiting.
+    // Reads one frame from the peer; false when none is waiting.
     bool read(message& m) noexcept;
     bool readable() noexcept { return in().readable(); }
     bool reading_message() const noexcept;
@@ -176,18 +176,18 @@ public:
 
     // ---- control plane ----
 
-    /// The owner's mailbox, told of this end's events. Set before the end is handed over.
+    // The owner's mailbox, told of this end's events. Set before the end is handed over.
     void set_owner(std::shared_ptr<mailbox> owner) noexcept;
-    /// Owner: closes this end. Messages already written stay readable by the peer until
-    /// `linger_deadline`; the peer is told (peer_closed). Drops the owner's reference:
-    /// the caller must not touch this end afterwards.
+    // Owner: closes this end. Messages already written stay readable by the peer until
+    // `linger_deadline`; the peer is told (peer_closed). Drops the owner's reference:
+    // the caller must not touch this end afterwards.
     void close(clock::time_point linger_deadline) noexcept;
-    /// True once the peer closed its end.
+    // True once the peer closed its end.
     bool peer_closed() const noexcept;
-    /// True when the peer closed and its linger period is over: what is left is dropped.
+    // True when the peer closed and its linger period is over: what is left is dropped.
     bool peer_linger_expired(clock::time_point now) const noexcept;
-    /// Any thread: sets the high-water mark of the flow this end writes (0 = none), and
-    /// wakes this end's owner if it sleeps at the old mark.
+    // Any thread: sets the high-water mark of the flow this end writes (0 = none), and
+    // wakes this end's owner if it sleeps at the old mark.
     void set_out_hwm(std::uint64_t hwm) noexcept {
         if (out().set_hwm(hwm)) post(event_kind::write_activated, side_);
     }
@@ -217,10 +217,10 @@ private:
     bool write_closed_ = false;
 };
 
-/// Both ends and both flows of one connection. Created with two references, one per end.
+// Both ends and both flows of one connection. Created with two references, one per end.
 class pipe_pair {
 public:
-    /// hwm0: high-water mark of flow 0 (end 0 -> end 1); hwm1: of flow 1 (end 1 -> end 0).
+    // hwm0: high-water mark of flow 0 (end 0 -> end 1); hwm1: of flow 1 (end 1 -> end 0).
     static pipe_pair* create(std::uint64_t hwm0, std::uint64_t hwm1);
     pipe& end(int side) noexcept { return ends_[side]; }
 

@@ -18,18 +18,18 @@ class context_core;
 
 using socket_factory = std::unique_ptr<socket_base> (*)(context_core& ctx, socket_type type);
 
-/// Registers the factory for one socket type.
+// Registers the factory for one socket type.
 void register_socket_type(socket_type type, socket_factory factory);
-/// The factory for `type`, or nullptr when volley has none.
+// The factory for `type`, or nullptr when volley has none.
 socket_factory find_socket_type(socket_type type);
-/// Every registered transport factory.
+// Every registered transport factory.
 std::vector<transport::transport_factory> transport_factories();
 
 // Defined by the patterns layer and the transports layer respectively.
 void register_builtin_patterns();
 void register_builtin_transports();
 
-/// True when a socket of type `a` may talk to a peer of type `b`.
+// True when a socket of type `a` may talk to a peer of type `b`.
 bool compatible(socket_type a, socket_type b) noexcept;
 
 } // namespace volley::detail

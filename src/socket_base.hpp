@@ -42,23 +42,23 @@ public:
     std::error_code connect(std::string_view uri);
     std::error_code unbind(std::string_view uri);
     std::error_code disconnect(std::string_view uri);
-    /// Sends frame `m` (its more flag set by the caller); consumes it only on success.
+    // Sends frame `m` (its more flag set by the caller); consumes it only on success.
     errc send(message& m, bool dontwait) noexcept;
     errc recv(message& m, bool dontwait) noexcept;
     std::error_code set_option(option_id id, const option_value& v) noexcept;
     const socket_options& options() const noexcept { return options_; }
     const std::string& last_endpoint() const noexcept { return last_endpoint_; }
     socket_type type() const noexcept { return type_; }
-    /// Stops every endpoint and closes every pipe (queued output lingers in the pipes).
-    /// Must be called before destruction, while the derived pattern still exists.
+    // Stops every endpoint and closes every pipe (queued output lingers in the pipes).
+    // Must be called before destruction, while the derived pattern still exists.
     void close() noexcept;
 
     // ---- any thread ----
-    /// Context shutdown: blocked and later calls fail with errc::terminated.
+    // Context shutdown: blocked and later calls fail with errc::terminated.
     void terminate() noexcept;
 
     // ---- for tests ----
-    /// Handles pending mailbox events now; returns the number of pipes attached.
+    // Handles pending mailbox events now; returns the number of pipes attached.
     std::size_t pipe_count() noexcept;
 
 protected:
@@ -68,16 +68,16 @@ protected:
     virtual void on_terminated(pipe& p) = 0;
     virtual void on_read_activated(pipe& p) = 0;
     virtual void on_write_activated(pipe& p) = 0;
-    /// Queue `m` on some pipe (consuming it) or return would_block / not_supported.
+    // Queue `m` on some pipe (consuming it) or return would_block / not_supported.
     virtual errc on_send(message& m) = 0;
-    /// Fill `m` from some pipe or return would_block / not_supported.
+    // Fill `m` from some pipe or return would_block / not_supported.
     virtual errc on_recv(message& m) = 0;
-    /// Park every pipe of `dir` the pattern polls (it is about to sleep).
+    // Park every pipe of `dir` the pattern polls (it is about to sleep).
     virtual void on_park(direction dir) = 0;
-    /// After parking: re-activate parked pipes that are ready after all; true if any is.
+    // After parking: re-activate parked pipes that are ready after all; true if any is.
     virtual bool on_unpark(direction dir) = 0;
 
-    /// For the pattern: closes `p` from this side (e.g. PAIR refusing a second peer).
+    // For the pattern: closes `p` from this side (e.g. PAIR refusing a second peer).
     void drop(pipe& p) noexcept;
 
 private:

@@ -29,27 +29,27 @@ class spin_budget {
 public:
     static constexpr std::chrono::nanoseconds min{2'000};
     static constexpr std::chrono::nanoseconds max{50'000};
-    /// Bounds of the first phase, which polls with `pause` before polls start yielding.
+    // Bounds of the first phase, which polls with `pause` before polls start yielding.
     static constexpr std::chrono::nanoseconds relax_min{250};
     static constexpr std::chrono::nanoseconds relax_max{5'000};
 
-    /// How long to spin in all.
+    // How long to spin in all.
     std::chrono::nanoseconds current() const noexcept { return budget_; }
-    /// How long to poll with `pause` before yielding between polls.
+    // How long to poll with `pause` before yielding between polls.
     std::chrono::nanoseconds relax() const noexcept { return relax_; }
 
-    /// The spin found work while polling with `pause`: the peer runs on another CPU.
+    // The spin found work while polling with `pause`: the peer runs on another CPU.
     void hit_relaxing() noexcept {
         budget_ = std::min(max, budget_ * 2);
         relax_ = std::min(relax_max, relax_ * 2);
     }
-    /// The spin found work only after it started yielding: the peer probably shares our
-    /// CPU and runs when we yield, so yield sooner next time.
+    // The spin found work only after it started yielding: the peer probably shares our
+    // CPU and runs when we yield, so yield sooner next time.
     void hit_yielding() noexcept {
         budget_ = std::min(max, budget_ * 2);
         relax_ = std::max(relax_min, relax_ / 2);
     }
-    /// The wait slept and took `waited` in all.
+    // The wait slept and took `waited` in all.
     void slept(std::chrono::nanoseconds waited) noexcept {
         budget_ = waited < 2 * max ? max : std::max(min, budget_ / 2);
     }

@@ -50,8 +50,8 @@ public:
 
     // ---- writer side ----
 
-    /// Appends `v`, invisible to the reader until publish(). Throws std::bad_alloc (only
-    /// when a new chunk is needed), leaving the queue unchanged.
+    // Appends `v`, invisible to the reader until publish(). Throws std::bad_alloc (only
+    // when a new chunk is needed), leaving the queue unchanged.
     void push(T&& v) {
         if (w_pos_ == N) {
             chunk* next = w_chunk_->next; // left linked by a rollback
@@ -67,14 +67,14 @@ public:
         ++w_pos_;
         ++w_count_;
     }
-    /// Makes every pushed item visible to the reader.
+    // Makes every pushed item visible to the reader.
     void publish() noexcept {
         pub_chunk_ = w_chunk_;
         pub_pos_ = w_pos_;
         pub_count_ = w_count_;
         published_.store(w_count_, std::memory_order_release);
     }
-    /// Destroys the items pushed since the last publish().
+    // Destroys the items pushed since the last publish().
     void rollback() noexcept {
         chunk* c = pub_chunk_;
         std::size_t pos = pub_pos_;
@@ -92,7 +92,7 @@ public:
 
     // ---- reader side ----
 
-    /// Moves the oldest published item into `out`; false when there is none.
+    // Moves the oldest published item into `out`; false when there is none.
     bool pop(T& out) noexcept {
         if (r_count_ == r_limit_ && !refresh()) return false;
         step_reader();
@@ -102,7 +102,7 @@ public:
         ++r_count_;
         return true;
     }
-    /// True when a published item is waiting.
+    // True when a published item is waiting.
     bool readable() noexcept { return r_count_ != r_limit_ || refresh(); }
 
 private:

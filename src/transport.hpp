@@ -37,8 +37,8 @@ constexpr caps operator|(caps a, caps b) noexcept {
     return static_cast<caps>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
 }
 
-/// What a transport knows of the socket that binds or connects. Valid only during
-/// listen()/dial(), on the socket's thread; keep copies of what is needed later.
+// What a transport knows of the socket that binds or connects. Valid only during
+// listen()/dial(), on the socket's thread; keep copies of what is needed later.
 struct endpoint_owner {
     socket_type type;
     const detail::socket_options& options;
@@ -46,12 +46,12 @@ struct endpoint_owner {
     std::uint64_t endpoint_id;                // tag for the pipes of this endpoint
 };
 
-/// A live bound or connected endpoint. Destroying it stops the endpoint; it never
-/// calls back into the socket. Destroyed on the socket's thread.
+// A live bound or connected endpoint. Destroying it stops the endpoint; it never
+// calls back into the socket. Destroyed on the socket's thread.
 class endpoint_handle {
 public:
     virtual ~endpoint_handle() = default;
-    /// The endpoint as it was resolved (a wildcard port filled in), for last_endpoint().
+    // The endpoint as it was resolved (a wildcard port filled in), for last_endpoint().
     virtual std::string resolved_uri() const = 0;
 };
 
@@ -60,23 +60,23 @@ public:
     virtual ~transport() = default;
     virtual std::string_view scheme() const noexcept = 0; // "inproc", "tcp", ...
     virtual caps capabilities() const noexcept = 0;
-    /// Starts listening at `at`. Called on the socket's thread; must not block.
-    /// Returns nullptr and sets `ec` on failure (e.g. errc::address_in_use).
+    // Starts listening at `at`. Called on the socket's thread; must not block.
+    // Returns nullptr and sets `ec` on failure (e.g. errc::address_in_use).
     virtual std::unique_ptr<endpoint_handle> listen(const endpoint& at, const endpoint_owner& owner,
                                                     std::error_code& ec) = 0;
-    /// Starts connecting to `to` (now, or when the peer appears). Same contract.
+    // Starts connecting to `to` (now, or when the peer appears). Same contract.
     virtual std::unique_ptr<endpoint_handle> dial(const endpoint& to, const endpoint_owner& owner,
                                                   std::error_code& ec) = 0;
 };
 
-/// Hands pipe end `p` (with the one reference the caller holds) to the socket whose
-/// mailbox is `owner`, tagged `endpoint_id`. Thread-safe. If that socket has closed,
-/// the end is closed at once, so the peer learns of it.
+// Hands pipe end `p` (with the one reference the caller holds) to the socket whose
+// mailbox is `owner`, tagged `endpoint_id`. Thread-safe. If that socket has closed,
+// the end is closed at once, so the peer learns of it.
 void attach_pipe(const std::shared_ptr<detail::mailbox>& owner, detail::pipe& p, std::uint64_t endpoint_id);
 
-/// Makes one transport instance for a context.
+// Makes one transport instance for a context.
 using transport_factory = std::unique_ptr<transport> (*)(detail::context_core& ctx);
-/// Registers a transport for every context created afterwards (call at start-up).
+// Registers a transport for every context created afterwards (call at start-up).
 void register_transport(transport_factory factory);
 
 } // namespace volley::transport

@@ -15,7 +15,7 @@ struct endpoint {
     std::string address; // everything after "://", never empty
 };
 
-/// Splits `uri`; errc::invalid_endpoint when it is not "<scheme>://<address>".
+// Splits `uri`; errc::invalid_endpoint when it is not "<scheme>://<address>".
 std::error_code parse_endpoint(std::string_view uri, endpoint& out);
 
 } // namespace volley::detail

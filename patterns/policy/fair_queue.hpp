@@ -30,7 +30,7 @@ public:
         if (current_ >= pipes_.active()) current_ = 0;
     }
 
-    /// Takes the next frame into `m`; false when no active pipe has one.
+    // Takes the next frame into `m`; false when no active pipe has one.
     bool recv(message& m) noexcept {
         if (pinned_ != nullptr) {
             Pipe* p = pinned_;
@@ -56,14 +56,14 @@ public:
         return false;
     }
 
-    /// The socket is going to sleep: park every active pipe.
+    // The socket is going to sleep: park every active pipe.
     void park() noexcept {
         parked_ = pipes_.deactivate_all();
         for (std::size_t i = 0; i < parked_; ++i) pipes_[i]->park_reader();
         current_ = 0;
     }
-    /// After park() and a heavy fence: re-activates the pipes that filled meanwhile.
-    /// True when any did (or its writer is posting an activation).
+    // After park() and a heavy fence: re-activates the pipes that filled meanwhile.
+    // True when any did (or its writer is posting an activation).
     bool unpark() noexcept {
         bool any = false;
         for (std::size_t i = 0; i < parked_; ++i) {

@@ -32,7 +32,7 @@ public:
         if (current_ >= pipes_.active()) current_ = 0;
     }
 
-    /// Queues frame `m` on a pipe (consuming it); false when no pipe can take a new message.
+    // Queues frame `m` on a pipe (consuming it); false when no pipe can take a new message.
     bool send(message& m) {
         const bool more = m.more();
         if (dropping_) {
@@ -62,13 +62,13 @@ public:
         return false;
     }
 
-    /// The socket is going to sleep: park every active pipe.
+    // The socket is going to sleep: park every active pipe.
     void park() noexcept {
         parked_ = pipes_.deactivate_all();
         for (std::size_t i = 0; i < parked_; ++i) pipes_[i]->park_writer();
         current_ = 0;
     }
-    /// After park() and a heavy fence: re-activates pipes that drained meanwhile.
+    // After park() and a heavy fence: re-activates pipes that drained meanwhile.
     bool unpark() noexcept {
         bool any = false;
         for (std::size_t i = 0; i < parked_; ++i) {

@@ -23,21 +23,21 @@ public:
     Pipe* operator[](std::size_t i) const noexcept { return pipes_[i]; }
     bool is_active(const Pipe& p) const noexcept { return p.*Slot < active_; }
 
-    /// Adds `p` as active.
+    // Adds `p` as active.
     void add(Pipe& p) {
         p.*Slot = static_cast<std::uint32_t>(pipes_.size());
         pipes_.push_back(&p);
         activate(p);
     }
-    /// Moves `p` into the active range (no-op when it is there).
+    // Moves `p` into the active range (no-op when it is there).
     void activate(Pipe& p) noexcept {
         if (p.*Slot < active_) return;
         swap(p.*Slot, active_);
         ++active_;
     }
-    /// Marks every pipe inactive; the previously active ones are at [0, n) afterwards.
+    // Marks every pipe inactive; the previously active ones are at [0, n) afterwards.
     std::size_t deactivate_all() noexcept { return std::exchange(active_, 0); }
-    /// Removes `p`.
+    // Removes `p`.
     void remove(Pipe& p) noexcept {
         std::size_t i = p.*Slot;
         if (i < active_) {

@@ -13,13 +13,13 @@
 
 namespace support {
 
-/// A fresh inproc endpoint name, unique within the process.
+// A fresh inproc endpoint name, unique within the process.
 inline std::string inproc_endpoint() {
     static std::atomic<int> next{0};
     return "inproc://test-" + std::to_string(next.fetch_add(1));
 }
 
-/// Milliseconds elapsed since `start`.
+// Milliseconds elapsed since `start`.
 inline long long ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
 }
