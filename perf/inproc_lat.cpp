@@ -4,11 +4,10 @@
 // inproc://lat_test and the mean one-way latency is printed (elapsed time /
 // (2 x roundtrips)). Both this tool and perf/zmq/inproc_lat use PAIR
 // sockets, so the comparison is pattern for pattern.
+#include "perf_common.hpp"
+
 #include <volley/volley.hpp>
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -22,12 +21,8 @@ int fail(const char* what, volley::errc e) {
 } // namespace
 
 int main(int argc, char* argv[]) {
-    if (argc != 3) {
-        std::printf("usage: inproc_lat <message-size> <roundtrip-count>\n");
-        return 1;
-    }
-    const auto message_size = static_cast<std::size_t>(std::atol(argv[1]));
-    const long roundtrip_count = std::atol(argv[2]);
+    perf::args a;
+    if (!perf::parse(argc, argv, false, "inproc_lat <message-size> <roundtrip-count>", a)) return 1;
 
     volley::context ctx;
     volley::socket s(ctx, volley::socket_type::pair);
@@ -37,7 +32,7 @@ int main(int argc, char* argv[]) {
     std::thread worker([&] {
         volley::socket peer(ctx, volley::socket_type::pair);
         peer.connect("inproc://lat_test");
-        for (long i = 0; i != roundtrip_count; ++i) {
+        for (long i = 0; i != a.count; ++i) {
             auto m = peer.recv();
             if (!m) {
                 worker_rc = fail("recv", m.error());
@@ -50,26 +45,24 @@ int main(int argc, char* argv[]) {
         }
     });
 
-    volley::message msg(message_size);
-    std::memset(msg.data(), 0, message_size);
-    std::printf("message size: %d [B]\n", static_cast<int>(message_size));
-    std::printf("roundtrip count: %d\n", static_cast<int>(roundtrip_count));
+    volley::message msg(a.message_size);
+    std::memset(msg.data(), 0, a.message_size);
+    perf::print_latency_header(a);
 
-    const auto start = std::chrono::steady_clock::now();
-    for (long i = 0; i != roundtrip_count; ++i) {
+    perf::stopwatch watch;
+    for (long i = 0; i != a.count; ++i) {
         if (auto r = s.send(std::move(msg)); !r) return fail("send", r.error());
         auto m = s.recv();
         if (!m) return fail("recv", m.error());
-        if (m->size() != message_size) {
+        if (m->size() != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;
         }
         msg = std::move(*m);
     }
-    const auto elapsed = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = watch.elapsed_us();
     worker.join();
     if (worker_rc != 0) return worker_rc;
-
-    std::printf("average latency: %.3f [us]\n", elapsed / (static_cast<double>(roundtrip_count) * 2));
+    perf::print_latency(a, elapsed);
     return 0;
 }

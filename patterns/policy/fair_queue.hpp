@@ -58,22 +58,14 @@ public:
 
     // The socket is going to sleep: park every active pipe.
     void park() noexcept {
-        parked_ = pipes_.deactivate_all();
-        for (std::size_t i = 0; i < parked_; ++i) pipes_[i]->park_reader();
+        parked_ = pipes_.park([](Pipe& p) { p.park_reader(); });
         current_ = 0;
     }
     // After park() and a heavy fence: re-activates the pipes that filled meanwhile.
     // True when any did (or its writer is posting an activation).
     bool unpark() noexcept {
-        bool any = false;
-        for (std::size_t i = 0; i < parked_; ++i) {
-            Pipe* p = pipes_[i];
-            if (!p->readable()) continue;
-            any = true;
-            if (p->unpark_reader()) pipes_.activate(*p);
-        }
-        parked_ = 0;
-        return any;
+        return pipes_.unpark(std::exchange(parked_, 0), [](Pipe& p) { return p.readable(); },
+                             [](Pipe& p) { return p.unpark_reader(); });
     }
 
     std::size_t size() const noexcept { return pipes_.size(); }

@@ -64,21 +64,13 @@ public:
 
     // The socket is going to sleep: park every active pipe.
     void park() noexcept {
-        parked_ = pipes_.deactivate_all();
-        for (std::size_t i = 0; i < parked_; ++i) pipes_[i]->park_writer();
+        parked_ = pipes_.park([](Pipe& p) { p.park_writer(); });
         current_ = 0;
     }
     // After park() and a heavy fence: re-activates pipes that drained meanwhile.
     bool unpark() noexcept {
-        bool any = false;
-        for (std::size_t i = 0; i < parked_; ++i) {
-            Pipe* p = pipes_[i];
-            if (!p->writable()) continue;
-            any = true;
-            if (p->unpark_writer()) pipes_.activate(*p);
-        }
-        parked_ = 0;
-        return any;
+        return pipes_.unpark(std::exchange(parked_, 0), [](Pipe& p) { return p.writable(); },
+                             [](Pipe& p) { return p.unpark_writer(); });
     }
 
     std::size_t size() const noexcept { return pipes_.size(); }

@@ -35,8 +35,28 @@ public:
         swap(p.*Slot, active_);
         ++active_;
     }
-    // Marks every pipe inactive; the previously active ones are at [0, n) afterwards.
-    std::size_t deactivate_all() noexcept { return std::exchange(active_, 0); }
+    // The socket is about to sleep: every active pipe becomes inactive and is parked with
+    // `park(pipe)`. Returns how many were parked (they sit at [0, n) until unpark()).
+    template <class Park>
+    std::size_t park(Park park) noexcept {
+        const std::size_t n = std::exchange(active_, 0);
+        for (std::size_t i = 0; i < n; ++i) park(*pipes_[i]);
+        return n;
+    }
+    // After park() returned n and a heavy fence: each of those n pipes that is `ready` after
+    // all is un-parked, and re-activated when `unpark` says we (not the peer's event) did
+    // it. True when any was ready.
+    template <class Ready, class Unpark>
+    bool unpark(std::size_t n, Ready ready, Unpark unpark) noexcept {
+        bool any = false;
+        for (std::size_t i = 0; i < n; ++i) {
+            Pipe* p = pipes_[i];
+            if (!ready(*p)) continue;
+            any = true;
+            if (unpark(*p)) activate(*p); // swaps p with an earlier, already checked, pipe
+        }
+        return any;
+    }
     // Removes `p`.
     void remove(Pipe& p) noexcept {
         std::size_t i = p.*Slot;

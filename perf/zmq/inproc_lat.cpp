@@ -3,11 +3,10 @@
 // zmq.h for side-by-side runs with perf/inproc_lat. Same output as libzmq's
 // own tool; PAIR sockets, like the volley build, so both measure the same
 // pattern.
+#include "../perf_common.hpp"
+
 #include <zmq.h>
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -21,12 +20,8 @@ int fail(const char* what) {
 } // namespace
 
 int main(int argc, char* argv[]) {
-    if (argc != 3) {
-        std::printf("usage: inproc_lat <message-size> <roundtrip-count>\n");
-        return 1;
-    }
-    const auto message_size = static_cast<std::size_t>(std::atol(argv[1]));
-    const long roundtrip_count = std::atol(argv[2]);
+    perf::args a;
+    if (!perf::parse(argc, argv, false, "inproc_lat <message-size> <roundtrip-count>", a)) return 1;
 
     void* ctx = zmq_ctx_new();
     void* s = zmq_socket(ctx, ZMQ_PAIR);
@@ -41,7 +36,7 @@ int main(int argc, char* argv[]) {
         }
         zmq_msg_t msg;
         zmq_msg_init(&msg);
-        for (long i = 0; i != roundtrip_count; ++i) {
+        for (long i = 0; i != a.count; ++i) {
             if (zmq_msg_recv(&msg, peer, 0) < 0 || zmq_msg_send(&msg, peer, 0) < 0) {
                 worker_rc = fail("zmq_msg_recv/send");
                 return;
@@ -52,26 +47,24 @@ int main(int argc, char* argv[]) {
     });
 
     zmq_msg_t msg;
-    zmq_msg_init_size(&msg, message_size);
-    std::memset(zmq_msg_data(&msg), 0, message_size);
-    std::printf("message size: %d [B]\n", static_cast<int>(message_size));
-    std::printf("roundtrip count: %d\n", static_cast<int>(roundtrip_count));
+    zmq_msg_init_size(&msg, a.message_size);
+    std::memset(zmq_msg_data(&msg), 0, a.message_size);
+    perf::print_latency_header(a);
 
-    const auto start = std::chrono::steady_clock::now();
-    for (long i = 0; i != roundtrip_count; ++i) {
+    perf::stopwatch watch;
+    for (long i = 0; i != a.count; ++i) {
         if (zmq_msg_send(&msg, s, 0) < 0) return fail("zmq_msg_send");
         if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
-        if (zmq_msg_size(&msg) != message_size) {
+        if (zmq_msg_size(&msg) != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;
         }
     }
-    const auto elapsed = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = watch.elapsed_us();
     worker.join();
     if (worker_rc != 0) return worker_rc;
     zmq_msg_close(&msg);
-
-    std::printf("average latency: %.3f [us]\n", elapsed / (static_cast<double>(roundtrip_count) * 2));
+    perf::print_latency(a, elapsed);
     zmq_close(s);
     zmq_ctx_term(ctx);
     return 0;

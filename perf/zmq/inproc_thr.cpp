@@ -2,11 +2,10 @@
 // inproc_thr <message-size> <message-count> against libzmq, written to
 // zmq.h for side-by-side runs with perf/inproc_thr. Same loop and output as
 // libzmq's own tool: a PUSH thread sends fresh messages, PULL receives.
+#include "../perf_common.hpp"
+
 #include <zmq.h>
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <thread>
 
 namespace {
@@ -19,12 +18,8 @@ int fail(const char* what) {
 } // namespace
 
 int main(int argc, char* argv[]) {
-    if (argc != 3) {
-        std::printf("usage: inproc_thr <message-size> <message-count>\n");
-        return 1;
-    }
-    const auto message_size = static_cast<std::size_t>(std::atol(argv[1]));
-    const long message_count = std::atol(argv[2]);
+    perf::args a;
+    if (!perf::parse(argc, argv, false, "inproc_thr <message-size> <message-count>", a)) return 1;
 
     void* ctx = zmq_ctx_new();
     void* s = zmq_socket(ctx, ZMQ_PULL);
@@ -37,9 +32,9 @@ int main(int argc, char* argv[]) {
             worker_rc = fail("zmq_connect");
             return;
         }
-        for (long i = 0; i != message_count; ++i) {
+        for (long i = 0; i != a.count; ++i) {
             zmq_msg_t msg;
-            if (zmq_msg_init_size(&msg, message_size) != 0 || zmq_msg_send(&msg, push, 0) < 0) {
+            if (zmq_msg_init_size(&msg, a.message_size) != 0 || zmq_msg_send(&msg, push, 0) < 0) {
                 worker_rc = fail("zmq_msg_init_size/send");
                 return;
             }
@@ -50,33 +45,22 @@ int main(int argc, char* argv[]) {
 
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    std::printf("message size: %d [B]\n", static_cast<int>(message_size));
-    std::printf("message count: %d\n", static_cast<int>(message_count));
-
+    perf::print_throughput_header(a);
     if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
-    if (zmq_msg_size(&msg) != message_size) {
-        std::printf("message of incorrect size received\n");
-        return 1;
-    }
-    const auto start = std::chrono::steady_clock::now();
-    for (long i = 0; i != message_count - 1; ++i) {
+    perf::stopwatch watch;
+    for (long i = 0; i != a.count - 1; ++i) {
         if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
-        if (zmq_msg_size(&msg) != message_size) {
+        if (zmq_msg_size(&msg) != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;
         }
     }
-    auto elapsed = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    const double elapsed = watch.elapsed_us();
     worker.join();
     if (worker_rc != 0) return worker_rc;
     zmq_msg_close(&msg);
     zmq_close(s);
     zmq_ctx_term(ctx);
-    if (elapsed <= 0) elapsed = 1;
-
-    const auto throughput = static_cast<unsigned long>(static_cast<double>(message_count) / elapsed * 1000000);
-    const double megabits = static_cast<double>(throughput * message_size * 8) / 1000000;
-    std::printf("mean throughput: %d [msg/s]\n", static_cast<int>(throughput));
-    std::printf("mean throughput: %.3f [Mb/s]\n", megabits);
+    perf::print_throughput(a, elapsed);
     return 0;
 }
