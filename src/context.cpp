@@ -9,7 +9,9 @@ namespace volley {
 context::context() : core_(std::make_shared<detail::context_core>()) {}
 
 context::~context() {
-    shutdown();
+    if (!core_) return;
+    core_->shutdown();
+    core_->join_io(); // connections flush within their sockets' linger, then the I/O thread ends
 }
 
 context::context(context&&) noexcept = default;

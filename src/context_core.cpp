@@ -13,7 +13,9 @@ context_core::context_core() {
     for (auto factory : transport_factories()) transports_.push_back(factory(*this));
 }
 
-context_core::~context_core() = default;
+context_core::~context_core() {
+    join_io();
+}
 
 transport::transport* context_core::find_transport(std::string_view scheme) const noexcept {
     for (const auto& t : transports_) {
@@ -35,9 +37,30 @@ void context_core::remove_socket(socket_base* s) noexcept {
 }
 
 void context_core::shutdown() noexcept {
-    std::lock_guard lock(mutex_);
-    shut_down_.store(true, std::memory_order_release);
-    for (socket_base* s : sockets_) s->terminate();
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_down_.exchange(true, std::memory_order_acq_rel)) return;
+        for (socket_base* s : sockets_) s->terminate();
+    }
+    for (auto& t : transports_) t->shutdown();
+}
+
+void context_core::join_io() noexcept {
+    reactor* r;
+    {
+        std::lock_guard lock(io_mutex_);
+        r = io_.get();
+    }
+    if (r != nullptr) r->stop(); // io_ lives until our destructor: safe outside the lock
+}
+
+reactor& context_core::io() {
+    std::lock_guard lock(io_mutex_);
+    if (!io_) {
+        io_ = std::make_unique<reactor>();
+        io_ready_.store(true, std::memory_order_release);
+    }
+    return *io_;
 }
 
 } // namespace volley::detail

@@ -5,6 +5,7 @@
 // sockets that shutdown() must wake.
 #pragma once
 
+#include "reactor.hpp"
 #include "transport.hpp"
 
 #include <atomic>
@@ -33,8 +34,15 @@ public:
     void add_socket(socket_base* s);
     void remove_socket(socket_base* s) noexcept;
 
-    // Terminates every live socket (and every socket created later). Thread-safe.
+    // Terminates every live socket (and every socket created later), and stops every
+    // transport's endpoints. Thread-safe.
     void shutdown() noexcept;
+    // Waits until connections have finished lingering, then stops the I/O thread.
+    void join_io() noexcept;
+
+    // The I/O thread, started on first use. Thread-safe.
+    reactor& io();
+    bool io_started() const noexcept { return io_ready_.load(std::memory_order_acquire); }
     bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
 
 private:
@@ -42,6 +50,9 @@ private:
     std::mutex mutex_;
     std::unordered_set<socket_base*> sockets_;
     std::atomic<bool> shut_down_{false};
+    std::mutex io_mutex_;
+    std::unique_ptr<reactor> io_;
+    std::atomic<bool> io_ready_{false};
 };
 
 } // namespace volley::detail

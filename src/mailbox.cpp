@@ -66,7 +66,12 @@ void mailbox::notify() noexcept {
     // Pairs with prepare_sleep(): either the sleeper sees pending_, or we see sleeping_.
     if (sleeping_.load(std::memory_order_seq_cst)) {
         epoch_.fetch_add(1, std::memory_order_seq_cst);
-        futex_wake_all(&epoch_);
+        if (wake_fd_ >= 0) {
+            const std::uint64_t one = 1;
+            [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one); // an eventfd never blocks here
+        } else {
+            futex_wake_all(&epoch_);
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
-// A socket's mailbox: where other threads tell it that something changed
-// (a pipe was attached, a parked pipe became readable or writable again, a
-// peer closed its end), and the futex its thread sleeps on.
+// A mailbox: where other threads tell a socket (or a reactor) that something
+// changed (a pipe was attached, a parked pipe became readable or writable
+// again, a peer closed its end), and what its thread sleeps on: a futex for
+// a socket, or an eventfd that a reactor's epoll watches.
 //
 // Posting is thread-safe and rare: pipes post only when they cross from
 // empty (reader parked) or full (writer parked), never per message. The
@@ -63,6 +64,11 @@ public:
     bool sleep(std::uint32_t ticket, clock::time_point deadline) noexcept;
     void cancel_sleep() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
 
+    // Owner, before any post: wake the owner by writing to `fd` (an eventfd it polls)
+    // instead of a futex. The owner then sleeps in its own poll, between prepare_sleep()
+    // and cancel_sleep(), instead of calling sleep().
+    void set_wake_fd(int fd) noexcept { wake_fd_ = fd; }
+
 private:
     void notify() noexcept;
 
@@ -72,6 +78,7 @@ private:
     alignas(64) std::atomic<bool> pending_{false};
     std::atomic<bool> sleeping_{false};
     std::atomic<std::uint32_t> epoch_{0};
+    int wake_fd_ = -1;
 };
 
 } // namespace volley::detail

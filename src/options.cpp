@@ -3,55 +3,75 @@
 #include "options.hpp"
 
 namespace volley::detail {
+
 namespace {
 
-bool valid_duration(std::chrono::milliseconds d) noexcept {
-    return d.count() >= -1;
+// Typed access to one field for set/get: the field's pointer and its range check.
+template <class T>
+struct field {
+    T socket_options::*member;
+    bool (*valid)(const T&);
+};
+
+bool any_int(const int&) { return true; }
+bool non_negative(const int& v) { return v >= 0; }
+bool tristate(const int& v) { return v >= -1 && v <= 1; }
+bool minus_one_or_more(const int& v) { return v >= -1; }
+bool duration_or_infinite(const std::chrono::milliseconds& v) { return v.count() >= -1; }
+bool non_negative_duration(const std::chrono::milliseconds& v) { return v.count() >= 0; }
+bool ttl_range(const std::chrono::milliseconds& v) { return v.count() >= 0 && v.count() <= 6'553'599; }
+bool size_or_unlimited(const std::int64_t& v) { return v >= -1; }
+bool any_bool(const bool&) { return true; }
+bool routing_id_rule(const std::string& v) { return v.size() <= 255 && (v.empty() || v[0] != '\0'); }
+
+template <class T>
+std::error_code store(socket_options& o, const option_value& value, field<T> f) noexcept {
+    const T* v = std::get_if<T>(&value);
+    if (v == nullptr || !f.valid(*v)) return errc::invalid_argument;
+    try {
+        o.*f.member = *v;
+    } catch (...) {
+        return std::make_error_code(std::errc::not_enough_memory);
+    }
+    return {};
+}
+
+// Visits the field for `id` with `fn(field<T>)`.
+template <class Fn>
+auto with_field(option_id id, Fn&& fn) {
+    using o = socket_options;
+    using ms = std::chrono::milliseconds;
+    switch (id) {
+    case option_id::sndhwm: return fn(field<int>{&o::sndhwm, non_negative});
+    case option_id::rcvhwm: return fn(field<int>{&o::rcvhwm, non_negative});
+    case option_id::linger: return fn(field<ms>{&o::linger, duration_or_infinite});
+    case option_id::sndtimeo: return fn(field<ms>{&o::sndtimeo, duration_or_infinite});
+    case option_id::rcvtimeo: return fn(field<ms>{&o::rcvtimeo, duration_or_infinite});
+    case option_id::routing_id: return fn(field<std::string>{&o::routing_id, routing_id_rule});
+    case option_id::reconnect_ivl: return fn(field<ms>{&o::reconnect_ivl, duration_or_infinite});
+    case option_id::reconnect_ivl_max: return fn(field<ms>{&o::reconnect_ivl_max, non_negative_duration});
+    case option_id::handshake_ivl: return fn(field<ms>{&o::handshake_ivl, non_negative_duration});
+    case option_id::maxmsgsize: return fn(field<std::int64_t>{&o::maxmsgsize, size_or_unlimited});
+    case option_id::heartbeat_ivl: return fn(field<ms>{&o::heartbeat_ivl, non_negative_duration});
+    case option_id::heartbeat_timeout: return fn(field<ms>{&o::heartbeat_timeout, non_negative_duration});
+    case option_id::heartbeat_ttl: return fn(field<ms>{&o::heartbeat_ttl, ttl_range});
+    case option_id::tcp_keepalive: return fn(field<int>{&o::tcp_keepalive, tristate});
+    case option_id::tcp_keepalive_idle: return fn(field<int>{&o::tcp_keepalive_idle, minus_one_or_more});
+    case option_id::tcp_keepalive_cnt: return fn(field<int>{&o::tcp_keepalive_cnt, minus_one_or_more});
+    case option_id::tcp_keepalive_intvl: return fn(field<int>{&o::tcp_keepalive_intvl, minus_one_or_more});
+    case option_id::ipv6: return fn(field<bool>{&o::ipv6, any_bool});
+    }
+    return fn(field<int>{&o::sndhwm, any_int}); // unreachable: every id is listed
 }
 
 } // namespace
 
 std::error_code socket_options::set(option_id id, const option_value& value) noexcept {
-    switch (id) {
-    case option_id::sndhwm:
-    case option_id::rcvhwm: {
-        const int* v = std::get_if<int>(&value);
-        if (v == nullptr || *v < 0) return errc::invalid_argument;
-        (id == option_id::sndhwm ? sndhwm : rcvhwm) = *v;
-        return {};
-    }
-    case option_id::linger:
-    case option_id::sndtimeo:
-    case option_id::rcvtimeo: {
-        const auto* v = std::get_if<std::chrono::milliseconds>(&value);
-        if (v == nullptr || !valid_duration(*v)) return errc::invalid_argument;
-        (id == option_id::linger ? linger : id == option_id::sndtimeo ? sndtimeo : rcvtimeo) = *v;
-        return {};
-    }
-    case option_id::routing_id: {
-        const auto* v = std::get_if<std::string>(&value);
-        if (v == nullptr || v->size() > 255 || (!v->empty() && (*v)[0] == '\0')) return errc::invalid_argument;
-        try {
-            routing_id = *v;
-        } catch (...) {
-            return std::make_error_code(std::errc::not_enough_memory);
-        }
-        return {};
-    }
-    }
-    return errc::invalid_argument;
+    return with_field(id, [&](auto f) { return store(*this, value, f); });
 }
 
 option_value socket_options::get(option_id id) const {
-    switch (id) {
-    case option_id::sndhwm: return sndhwm;
-    case option_id::rcvhwm: return rcvhwm;
-    case option_id::linger: return linger;
-    case option_id::sndtimeo: return sndtimeo;
-    case option_id::rcvtimeo: return rcvtimeo;
-    case option_id::routing_id: return routing_id;
-    }
-    return 0;
+    return with_field(id, [&](auto f) { return option_value(this->*f.member); });
 }
 
 } // namespace volley::detail

@@ -18,6 +18,18 @@ struct socket_options {
     std::chrono::milliseconds sndtimeo = infinite;
     std::chrono::milliseconds rcvtimeo = infinite;
     std::string routing_id;
+    std::chrono::milliseconds reconnect_ivl{100};
+    std::chrono::milliseconds reconnect_ivl_max{0};
+    std::chrono::milliseconds handshake_ivl{30'000};
+    std::int64_t maxmsgsize = -1;
+    std::chrono::milliseconds heartbeat_ivl{0};
+    std::chrono::milliseconds heartbeat_timeout{0};
+    std::chrono::milliseconds heartbeat_ttl{0};
+    int tcp_keepalive = -1;
+    int tcp_keepalive_idle = -1;
+    int tcp_keepalive_cnt = -1;
+    int tcp_keepalive_intvl = -1;
+    bool ipv6 = false;
 
     // Validates and stores one option; leaves the value unchanged on error.
     std::error_code set(option_id id, const option_value& value) noexcept;

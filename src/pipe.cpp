@@ -52,6 +52,10 @@ bool pipe::peer_closed() const noexcept {
     return pair_->closed_[1 - side_].load(std::memory_order_acquire);
 }
 
+clock::time_point pipe::peer_linger_deadline() const noexcept {
+    return clock::time_point(clock::duration(pair_->linger_deadline_[1 - side_].load(std::memory_order_relaxed)));
+}
+
 bool pipe::peer_linger_expired(clock::time_point now) const noexcept {
     return peer_closed() &&
            now.time_since_epoch().count() >= pair_->linger_deadline_[1 - side_].load(std::memory_order_relaxed);

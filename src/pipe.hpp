@@ -33,6 +33,8 @@
 
 namespace volley::detail {
 
+class pipe_handler; // reactor.hpp
+
 // One direction of a pipe: frames from one writer thread to one reader thread.
 class flow {
 public:
@@ -186,6 +188,8 @@ public:
     bool peer_closed() const noexcept;
     // True when the peer closed and its linger period is over: what is left is dropped.
     bool peer_linger_expired(clock::time_point now) const noexcept;
+    // When the peer's linger period ends (meaningful once peer_closed()).
+    clock::time_point peer_linger_deadline() const noexcept;
     // Any thread: sets the high-water mark of the flow this end writes (0 = none), and
     // wakes this end's owner if it sleeps at the old mark.
     void set_out_hwm(std::uint64_t hwm) noexcept {
@@ -201,6 +205,7 @@ public:
     std::uint32_t out_slot = npos;                  // index in the outbound routing policy
     std::uint32_t owner_slot = npos;                // index in the owner's pipe list
     bool closing = false;                           // owner closes it once a message being read ends
+    pipe_handler* handler = nullptr;                // a reactor-side owner of this end
     static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
 
 private:

@@ -120,6 +120,11 @@ detail::option_value socket::get_option(detail::option_id id) const {
     return impl_->options().get(id);
 }
 
+volley::monitor socket::monitor() {
+    if (!impl_) throw std::system_error(make_error_code(errc::closed), "volley: monitor");
+    return volley::monitor(impl_->monitor_queue());
+}
+
 std::string socket::last_endpoint() const {
     return impl_ ? impl_->last_endpoint() : std::string();
 }

@@ -5,6 +5,7 @@
 
 #include "context_core.hpp"
 #include "fence.hpp"
+#include "monitor_queue.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -47,11 +48,16 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind) {
     if (t == nullptr) return errc::unknown_scheme;
     static std::atomic<std::uint64_t> next_id{1}; // unique across sockets: transports key on it
     const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
-    const transport::endpoint_owner owner{type_, options_, mailbox_, id};
+    const transport::endpoint_owner owner{type_, options_, mailbox_, monitor_, id};
     std::error_code ec;
     auto handle = bind ? t->listen(ep, owner, ec) : t->dial(ep, owner, ec);
-    if (!handle) return ec ? ec : make_error_code(errc::invalid_endpoint);
+    if (!handle) {
+        if (!ec) ec = errc::invalid_endpoint;
+        if (bind) emit(monitor_, event_type::bind_failed, std::string(uri), ec, ec.message());
+        return ec;
+    }
     last_endpoint_ = handle->resolved_uri();
+    if (bind) emit(monitor_, event_type::listening, last_endpoint_);
     endpoints_.push_back({std::string(uri), id, bind, std::move(handle)});
     // A connect may have attached its pipe already: make it usable before returning.
     process_mailbox();
@@ -182,6 +188,12 @@ void socket_base::attach(pipe& p, std::uint64_t endpoint_id) noexcept {
         p.close(clock::now());
         return;
     }
+    const bool endpoint_live = std::any_of(endpoints_.begin(), endpoints_.end(),
+                                           [&](const endpoint_entry& e) { return e.id == endpoint_id; });
+    if (!endpoint_live) { // made by an endpoint removed since: not ours any more
+        p.close(clock::now());
+        return;
+    }
     p.endpoint_id = endpoint_id;
     p.owner_slot = static_cast<std::uint32_t>(pipes_.size());
     pipes_.push_back(&p);
@@ -251,6 +263,11 @@ clock::time_point socket_base::linger_deadline() const noexcept {
 
 std::error_code socket_base::set_option(option_id id, const option_value& v) noexcept {
     return options_.set(id, v);
+}
+
+std::shared_ptr<detail::monitor_queue> socket_base::monitor_queue() {
+    if (!monitor_) monitor_ = std::make_shared<detail::monitor_queue>();
+    return monitor_;
 }
 
 std::size_t socket_base::pipe_count() noexcept {

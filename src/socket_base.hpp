@@ -57,6 +57,9 @@ public:
     // Context shutdown: blocked and later calls fail with errc::terminated.
     void terminate() noexcept;
 
+    // The socket's event queue, made on first use.
+    std::shared_ptr<detail::monitor_queue> monitor_queue();
+
     // ---- for tests ----
     // Handles pending mailbox events now; returns the number of pipes attached.
     std::size_t pipe_count() noexcept;
@@ -114,6 +117,7 @@ private:
     std::vector<event> events_;   // scratch for process_mailbox
     std::vector<endpoint_entry> endpoints_;
     std::string last_endpoint_;
+    std::shared_ptr<detail::monitor_queue> monitor_;
     spin_budget spin_;
 };
 

@@ -25,6 +25,7 @@
 namespace volley::detail {
 class context_core;
 class mailbox;
+class monitor_queue;
 class pipe;
 } // namespace volley::detail
 
@@ -42,8 +43,9 @@ constexpr caps operator|(caps a, caps b) noexcept {
 struct endpoint_owner {
     socket_type type;
     const detail::socket_options& options;
-    std::shared_ptr<detail::mailbox> mailbox; // where attach_pipe() sends pipes
-    std::uint64_t endpoint_id;                // tag for the pipes of this endpoint
+    std::shared_ptr<detail::mailbox> mailbox;        // where attach_pipe() sends pipes
+    std::shared_ptr<detail::monitor_queue> monitor;  // where events go; may be null
+    std::uint64_t endpoint_id;                       // tag for the pipes of this endpoint
 };
 
 // A live bound or connected endpoint. Destroying it stops the endpoint; it never
@@ -67,6 +69,9 @@ public:
     // Starts connecting to `to` (now, or when the peer appears). Same contract.
     virtual std::unique_ptr<endpoint_handle> dial(const endpoint& to, const endpoint_owner& owner,
                                                   std::error_code& ec) = 0;
+    // Context shutdown: stop every endpoint; connections flush within their socket's linger,
+    // then close. Any thread; must not block.
+    virtual void shutdown() noexcept {}
 };
 
 // Hands pipe end `p` (with the one reference the caller holds) to the socket whose

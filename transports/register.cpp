@@ -7,6 +7,8 @@ namespace volley::detail {
 
 void register_builtin_transports() {
     volley::transport::register_transport(&make_inproc_transport);
+    volley::transport::register_transport(&make_tcp_transport);
+    volley::transport::register_transport(&make_ipc_transport);
 }
 
 } // namespace volley::detail

@@ -8,5 +8,7 @@
 namespace volley::detail {
 
 std::unique_ptr<volley::transport::transport> make_inproc_transport(context_core& ctx);
+std::unique_ptr<volley::transport::transport> make_tcp_transport(context_core& ctx);
+std::unique_ptr<volley::transport::transport> make_ipc_transport(context_core& ctx);
 
 } // namespace volley::detail

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace volley {
@@ -15,7 +16,12 @@ namespace volley {
 inline constexpr std::chrono::milliseconds infinite{-1};
 
 namespace detail {
-enum class option_id { sndhwm, rcvhwm, linger, sndtimeo, rcvtimeo, routing_id };
+enum class option_id {
+    sndhwm, rcvhwm, linger, sndtimeo, rcvtimeo, routing_id,
+    reconnect_ivl, reconnect_ivl_max, handshake_ivl, maxmsgsize,
+    heartbeat_ivl, heartbeat_timeout, heartbeat_ttl,
+    tcp_keepalive, tcp_keepalive_idle, tcp_keepalive_cnt, tcp_keepalive_intvl, ipv6,
+};
 }
 
 namespace opt {
@@ -43,6 +49,36 @@ inline constexpr option<std::chrono::milliseconds, detail::option_id::rcvtimeo> 
 /// The identity this socket announces to peers: 1 to 255 bytes, not starting
 /// with a zero byte (those are reserved for generated ids); empty means none.
 inline constexpr option<std::string, detail::option_id::routing_id> routing_id{};
+
+/// Wait before reconnecting a lost or refused connection (default 100 ms; infinite = never
+/// reconnect). The wait doubles after each failed attempt up to reconnect_ivl_max, with
+/// random jitter so many clients do not reconnect in lockstep.
+inline constexpr option<std::chrono::milliseconds, detail::option_id::reconnect_ivl> reconnect_ivl{};
+/// Upper bound of the reconnect back-off (default 0: no back-off, every wait is reconnect_ivl).
+inline constexpr option<std::chrono::milliseconds, detail::option_id::reconnect_ivl_max> reconnect_ivl_max{};
+/// How long a new connection may take to complete the ZMTP handshake (default 30 s; 0 = no limit).
+inline constexpr option<std::chrono::milliseconds, detail::option_id::handshake_ivl> handshake_ivl{};
+/// Largest frame accepted from a peer, in bytes (default -1: no limit). A peer that sends a
+/// larger one is disconnected (monitor: disconnected, errc::message_too_large).
+inline constexpr option<std::int64_t, detail::option_id::maxmsgsize> maxmsgsize{};
+/// Send a ZMTP PING this often (default 0: no heartbeats).
+inline constexpr option<std::chrono::milliseconds, detail::option_id::heartbeat_ivl> heartbeat_ivl{};
+/// Disconnect when nothing arrives within this long after a PING (default 0: heartbeat_ivl).
+inline constexpr option<std::chrono::milliseconds, detail::option_id::heartbeat_timeout> heartbeat_timeout{};
+/// Ask the peer to disconnect when it hears nothing from us for this long (default 0: never;
+/// sent in PING, in deciseconds, at most 6553.5 s).
+inline constexpr option<std::chrono::milliseconds, detail::option_id::heartbeat_ttl> heartbeat_ttl{};
+/// TCP keep-alive: -1 = OS default, 0 = off, 1 = on (default -1).
+inline constexpr option<int, detail::option_id::tcp_keepalive> tcp_keepalive{};
+/// TCP_KEEPIDLE in seconds (-1 = OS default).
+inline constexpr option<int, detail::option_id::tcp_keepalive_idle> tcp_keepalive_idle{};
+/// TCP_KEEPCNT (-1 = OS default).
+inline constexpr option<int, detail::option_id::tcp_keepalive_cnt> tcp_keepalive_cnt{};
+/// TCP_KEEPINTVL in seconds (-1 = OS default).
+inline constexpr option<int, detail::option_id::tcp_keepalive_intvl> tcp_keepalive_intvl{};
+/// Let tcp:// wildcards and host names use IPv6 too (default false: IPv4 only, as libzmq).
+/// An explicit IPv6 address ("tcp://[::1]:5555") works either way.
+inline constexpr option<bool, detail::option_id::ipv6> ipv6{};
 
 } // namespace opt
 } // namespace volley

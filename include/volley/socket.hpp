@@ -9,6 +9,7 @@
 #include <volley/context.hpp>
 #include <volley/error.hpp>
 #include <volley/message.hpp>
+#include <volley/monitor.hpp>
 #include <volley/options.hpp>
 #include <volley/result.hpp>
 
@@ -24,7 +25,7 @@ namespace volley {
 
 namespace detail {
 class socket_base;
-using option_value = std::variant<int, std::chrono::milliseconds, std::string>;
+using option_value = std::variant<int, std::chrono::milliseconds, std::string, std::int64_t, bool>;
 }
 
 /// The messaging patterns. Each socket type talks only to its counterparts
@@ -126,6 +127,11 @@ public:
     typename O::value_type get(O) const {
         return std::get<typename O::value_type>(get_option(O::id));
     }
+
+    /// Starts recording this socket's events (for endpoints bound or connected from now on)
+    /// and returns the queue to read them from. Calling it again returns the same queue.
+    /// Throws std::system_error (closed).
+    volley::monitor monitor();
 
     /// The last endpoint bound or connected, with a wildcard resolved (empty if none).
     std::string last_endpoint() const;

@@ -9,6 +9,7 @@
 // of that name takes it. As in libzmq, the HWM of an inproc flow is the
 // sender's sndhwm plus the receiver's rcvhwm (0 if either is unlimited).
 #include "context_core.hpp"
+#include "monitor_queue.hpp"
 #include "pipe.hpp"
 #include "registry.hpp"
 #include "transport.hpp"
@@ -37,12 +38,23 @@ struct party {
     int sndhwm;
     int rcvhwm;
     std::shared_ptr<detail::mailbox> mailbox;
+    std::shared_ptr<monitor_queue> monitor;
     std::uint64_t endpoint_id;
+    std::string uri;
 
-    static party of(const vt::endpoint_owner& o) {
-        return {o.type, o.options.sndhwm, o.options.rcvhwm, o.mailbox, o.endpoint_id};
+    static party of(const vt::endpoint_owner& o, const endpoint& ep) {
+        return {o.type, o.options.sndhwm, o.options.rcvhwm, o.mailbox, o.monitor, o.endpoint_id, ep.uri};
     }
 };
+
+// Both sides of a new inproc connection see what a stream connection reports, so that
+// code (and tests) waiting for a connection work the same on every transport.
+void report_connection(const party& binder, const party& connector) noexcept {
+    emit(connector.monitor, event_type::connected, connector.uri);
+    emit(connector.monitor, event_type::handshake_succeeded, connector.uri);
+    emit(binder.monitor, event_type::accepted, binder.uri);
+    emit(binder.monitor, event_type::handshake_succeeded, binder.uri);
+}
 
 // A connect waiting for its bind: the connector's details and the end the binder will own.
 struct pending_connect {
@@ -74,7 +86,7 @@ public:
 
     std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
                                                        std::error_code& ec) override {
-        const party binder = party::of(owner);
+        const party binder = party::of(owner, at);
         auto handle = std::make_unique<inproc_handle>(*this, at.address, at.uri, binder.endpoint_id, true);
         std::vector<pending_connect> waiting;
         {
@@ -99,6 +111,7 @@ public:
                 binder_end.set_out_hwm(combined_hwm(binder.sndhwm, w.connector.rcvhwm));
                 w.pair->end(0).set_out_hwm(combined_hwm(w.connector.sndhwm, binder.rcvhwm));
                 vt::attach_pipe(binder.mailbox, binder_end, binder.endpoint_id);
+                report_connection(binder, w.connector);
             }
         }
         return handle;
@@ -106,7 +119,7 @@ public:
 
     std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
                                                      std::error_code& ec) override {
-        const party connector = party::of(owner);
+        const party connector = party::of(owner, to);
         std::lock_guard lock(mutex_);
         auto it = bound_.find(to.address);
         if (it != bound_.end() && !compatible(connector.type, it->second.type)) {
@@ -120,8 +133,10 @@ public:
             bound ? combined_hwm(connector.sndhwm, it->second.rcvhwm) : static_cast<std::uint64_t>(connector.sndhwm),
             bound ? combined_hwm(it->second.sndhwm, connector.rcvhwm) : static_cast<std::uint64_t>(connector.rcvhwm));
         vt::attach_pipe(connector.mailbox, pp->end(0), connector.endpoint_id);
-        if (bound)
+        if (bound) {
             vt::attach_pipe(it->second.mailbox, pp->end(1), it->second.endpoint_id);
+            report_connection(it->second, connector);
+        }
         else
             pending_[to.address].push_back({connector, pp});
         return std::make_unique<inproc_handle>(*this, to.address, to.uri, connector.endpoint_id, false);
@@ -129,7 +144,10 @@ public:
 
     void unbind(const std::string& name, std::uint64_t id) noexcept {
         std::lock_guard lock(mutex_);
-        if (auto it = bound_.find(name); it != bound_.end() && it->second.endpoint_id == id) bound_.erase(it);
+        if (auto it = bound_.find(name); it != bound_.end() && it->second.endpoint_id == id) {
+            emit(it->second.monitor, event_type::closed, it->second.uri);
+            bound_.erase(it);
+        }
     }
 
     // A connector gave up: drop its connects still waiting for a bind.

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MPL-2.0
+// The queue behind volley::monitor: any thread pushes, the application pops.
+// Bounded, so an application that never reads its monitor cannot make the
+// library grow without limit: past the bound, events are counted and dropped.
+#pragma once
+
+#include <volley/monitor.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+namespace volley::detail {
+
+class monitor_queue {
+public:
+    static constexpr std::size_t capacity = 10'000;
+
+    // Thread-safe; never blocks on the reader.
+    void push(monitor_event e) noexcept;
+    void push(event_type type, const std::string& endpoint, std::error_code error = {}, std::string detail = {},
+              std::chrono::milliseconds interval = {}) noexcept;
+    std::optional<monitor_event> pop(std::chrono::milliseconds timeout);
+    std::size_t dropped() const noexcept;
+
+private:
+    mutable std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<monitor_event> events_;
+    std::size_t dropped_ = 0;
+};
+
+// Pushes to `q` if there is one (a socket without a monitor has none).
+inline void emit(const std::shared_ptr<monitor_queue>& q, event_type type, const std::string& endpoint,
+                 std::error_code error = {}, std::string detail = {}, std::chrono::milliseconds interval = {}) noexcept {
+    if (q) q->push(type, endpoint, error, std::move(detail), interval);
+}
+
+} // namespace volley::detail

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MPL-2.0
+// The epoll loop: posted tasks, pipe events, timers, file descriptors.
+#include "reactor.hpp"
+
+#include "pipe.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace volley::detail {
+
+reactor::reactor() : mailbox_(std::make_shared<detail::mailbox>()) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "volley: epoll_create1");
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) {
+        ::close(epoll_fd_);
+        throw std::system_error(errno, std::generic_category(), "volley: eventfd");
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr; // the wake fd
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    mailbox_->set_wake_fd(wake_fd_);
+    thread_ = std::thread([this] { run(); });
+}
+
+reactor::~reactor() {
+    stop();
+    mailbox_->close();
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+}
+
+void reactor::post(task t) {
+    {
+        std::lock_guard lock(tasks_mutex_);
+        tasks_.push_back(std::move(t));
+    }
+    mailbox_->wake();
+}
+
+void reactor::stop() {
+    if (!thread_.joinable()) return;
+    stopping_.store(true, std::memory_order_release);
+    mailbox_->wake();
+    thread_.join();
+}
+
+void reactor::add(int fd, std::uint32_t events, io_handler* h) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = h;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+        throw std::system_error(errno, std::generic_category(), "volley: epoll_ctl add");
+}
+
+void reactor::modify(int fd, std::uint32_t events, io_handler* h) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = h;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0)
+        throw std::system_error(errno, std::generic_category(), "volley: epoll_ctl mod");
+}
+
+void reactor::remove(int fd) noexcept {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+reactor::timer_id reactor::add_timer(clock::time_point when, task fn) {
+    timer_id id{when, ++timer_seq_};
+    timers_.emplace(std::make_pair(when, id.seq), std::move(fn));
+    return id;
+}
+
+void reactor::cancel_timer(timer_id& id) noexcept {
+    if (id) timers_.erase(std::make_pair(id.when, id.seq));
+    id = {};
+}
+
+void reactor::adopt(std::unique_ptr<io_handler> h) {
+    owned_.push_back(std::move(h));
+    live_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void reactor::retire(io_handler* h) noexcept {
+    if (h->retired_) return;
+    h->retired_ = true;
+    retired_.push_back(h);
+}
+
+void reactor::run_tasks_and_events() {
+    if (!mailbox_->pending()) return;
+    mailbox_->take(events_);
+    {
+        std::lock_guard lock(tasks_mutex_);
+        running_.swap(tasks_);
+    }
+    for (auto& t : running_) t();
+    running_.clear();
+    for (const event& e : events_) {
+        pipe& p = *e.target;
+        if (p.handler != nullptr) static_cast<pipe_handler*>(p.handler)->on_pipe_event(e.kind, p);
+        p.release(); // the event's reference
+    }
+    events_.clear();
+}
+
+void reactor::fire_timers() {
+    const auto now = clock::now();
+    while (!timers_.empty() && timers_.begin()->first.first <= now) {
+        auto node = timers_.extract(timers_.begin());
+        node.mapped()();
+    }
+}
+
+int reactor::next_timeout_ms() {
+    if (timers_.empty()) return -1;
+    const auto left = timers_.begin()->first.first - clock::now();
+    if (left <= clock::duration::zero()) return 0;
+    // Round up: waking a little late is fine, waking early means a useless lap.
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) + 1;
+}
+
+void reactor::run() noexcept {
+    thread_id_.store(std::this_thread::get_id());
+    epoll_event batch[64];
+    for (;;) {
+        run_tasks_and_events();
+        fire_timers();
+        // Destroy what was retired during the last lap.
+        for (io_handler* h : retired_) {
+            auto it = std::find_if(owned_.begin(), owned_.end(), [h](auto& o) { return o.get() == h; });
+            if (it != owned_.end()) {
+                owned_.erase(it);
+                live_.fetch_sub(1, std::memory_order_acq_rel);
+            }
+        }
+        retired_.clear();
+        if (stopping_.load(std::memory_order_acquire) && owned_.empty() && timers_.empty()) break;
+
+        const auto ticket = mailbox_->prepare_sleep();
+        (void)ticket;
+        const int timeout = mailbox_->pending() ? 0 : next_timeout_ms();
+        const int n = ::epoll_wait(epoll_fd_, batch, 64, timeout);
+        mailbox_->cancel_sleep();
+        for (int i = 0; i < n; ++i) {
+            auto* h = static_cast<io_handler*>(batch[i].data.ptr);
+            if (h == nullptr) {
+                std::uint64_t drained;
+                [[maybe_unused]] auto r = ::read(wake_fd_, &drained, sizeof drained);
+                continue;
+            }
+            if (!h->retired_) h->on_io(batch[i].events);
+        }
+    }
+    // Whatever is still queued will not run: release the pipe references events hold.
+    mailbox_->close();
+}
+
+} // namespace volley::detail

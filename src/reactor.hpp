@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MPL-2.0
+// reactor: one I/O thread on epoll. It runs what must be asynchronous:
+// accepting, connecting and reconnecting, handshakes, timers (reconnect,
+// heartbeats, handshake deadlines), and moving bytes for connections whose
+// application thread is not doing it itself (back-pressure, partial writes,
+// lingering output after close).
+//
+// Everything registered with a reactor is touched only on its thread; other
+// threads talk to it with post() (a task queue) or through pipe events in
+// its mailbox, both of which wake it with one eventfd write, and only when
+// it sleeps. Handlers may be retired while a batch of epoll events is being
+// dispatched: retired handlers are skipped and destroyed after the batch.
+#pragma once
+
+#include "clock.hpp"
+#include "mailbox.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace volley::detail {
+
+class pipe;
+
+// Something with a file descriptor the reactor watches.
+class io_handler {
+public:
+    virtual ~io_handler() = default;
+    // Reactor thread: `events` are the EPOLL* bits that fired.
+    virtual void on_io(std::uint32_t events) noexcept = 0;
+
+private:
+    friend class reactor;
+    bool retired_ = false;
+};
+
+// Something that owns pipe ends whose events arrive in the reactor's mailbox.
+class pipe_handler {
+public:
+    virtual ~pipe_handler() = default;
+    // Reactor thread: `kind` happened to pipe end `p`, which this handler owns.
+    virtual void on_pipe_event(event_kind kind, pipe& p) noexcept = 0;
+};
+
+class reactor {
+public:
+    using task = std::function<void()>;
+    struct timer_id {
+        clock::time_point when{};
+        std::uint64_t seq = 0;
+        explicit operator bool() const noexcept { return seq != 0; }
+    };
+
+    reactor();
+    ~reactor(); // stops the thread (see stop())
+    reactor(const reactor&) = delete;
+    reactor& operator=(const reactor&) = delete;
+
+    // ---- any thread ----
+    // Runs `t` on the reactor thread, after the tasks posted before it.
+    void post(task t);
+    bool in_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
+    // The mailbox for pipe ends owned by handlers on this reactor (set pipe::handler).
+    const std::shared_ptr<detail::mailbox>& mailbox() const noexcept { return mailbox_; }
+    // Handlers still alive (listeners, connectors, engines): 0 once all have finished.
+    std::size_t live_handlers() const noexcept { return live_.load(std::memory_order_acquire); }
+    // Asks the thread to exit once live_handlers() is 0, and joins it. Idempotent.
+    void stop();
+
+    // ---- reactor thread ----
+    void add(int fd, std::uint32_t events, io_handler* h);
+    void modify(int fd, std::uint32_t events, io_handler* h);
+    void remove(int fd) noexcept;
+    timer_id add_timer(clock::time_point when, task fn);
+    void cancel_timer(timer_id& id) noexcept;
+    // Counts a handler as alive (live_handlers) until it is retired.
+    void adopt(std::unique_ptr<io_handler> h);
+    // Destroys an adopted handler after the current dispatch batch; no more events reach it.
+    void retire(io_handler* h) noexcept;
+
+private:
+    void run() noexcept;
+    void run_tasks_and_events();
+    int next_timeout_ms();
+    void fire_timers();
+
+    int epoll_fd_ = -1;
+    int wake_fd_ = -1;
+    std::shared_ptr<detail::mailbox> mailbox_;
+    std::mutex tasks_mutex_;
+    std::vector<task> tasks_;
+    std::vector<task> running_;
+    std::vector<event> events_;
+    std::map<std::pair<clock::time_point, std::uint64_t>, task> timers_;
+    std::uint64_t timer_seq_ = 0;
+    std::vector<std::unique_ptr<io_handler>> owned_;
+    std::vector<io_handler*> retired_;
+    std::atomic<std::size_t> live_{0};
+    std::atomic<bool> stopping_{false};
+    std::atomic<std::thread::id> thread_id_{};
+    std::thread thread_;
+};
+
+} // namespace volley::detail

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MPL-2.0
+// Accepting stream connections. See listener.hpp.
+#include "stream/listener.hpp"
+
+#include "monitor_queue.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+namespace volley::detail {
+namespace {
+constexpr int accepts_per_turn = 64;
+constexpr auto accept_backoff = std::chrono::milliseconds(100);
+} // namespace
+
+listener::listener(reactor& r, const stream_family& family, int fd, resolved_address bound,
+                   std::shared_ptr<const session_info> info)
+    : reactor_(r), family_(family), fd_(fd), bound_(bound), info_(std::move(info)) {}
+
+listener::~listener() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void listener::start() {
+    reactor_.add(fd_, EPOLLIN, this);
+}
+
+void listener::on_io(std::uint32_t) noexcept {
+    for (int i = 0; i < accepts_per_turn && !stopped_; ++i) {
+        const int cfd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            const int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK) return;
+            if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+            // Out of descriptors or memory: the listening socket stays readable, so pause
+            // accepting for a moment instead of spinning, and say why.
+            emit(info_->monitor, event_type::accept_failed, info_->endpoint, {err, std::system_category()},
+                 std::string("accept failed: ") + std::strerror(err));
+            reactor_.remove(fd_);
+            backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] {
+                backoff_timer_ = {};
+                if (!stopped_) reactor_.add(fd_, EPOLLIN, this);
+            });
+            return;
+        }
+        family_.tune(cfd, info_->options);
+        emit(info_->monitor, event_type::accepted, info_->endpoint);
+        try {
+            auto e = std::make_unique<engine>(reactor_, cfd, info_, nullptr, *this);
+            engine* raw = e.get();
+            engines_.insert(raw);
+            reactor_.adopt(std::move(e));
+            raw->start();
+        } catch (const std::exception& ex) {
+            ::close(cfd);
+            emit(info_->monitor, event_type::accept_failed, info_->endpoint, make_error_code(errc::protocol_error),
+                 std::string("cannot serve the connection: ") + ex.what());
+        }
+    }
+}
+
+void listener::stop(bool context_end) noexcept {
+    if (!stopped_) {
+        stopped_ = true;
+        reactor_.cancel_timer(backoff_timer_);
+        reactor_.remove(fd_);
+        ::close(fd_);
+        fd_ = -1;
+        family_.after_close(bound_);
+        emit(info_->monitor, event_type::closed, info_->endpoint);
+    }
+    // Copy: stopping an engine may close it, which erases it from engines_.
+    const std::vector<engine*> live(engines_.begin(), engines_.end());
+    const auto deadline = deadline_after(info_->options.linger);
+    for (engine* e : live) {
+        if (context_end || !e->established()) e->stop(deadline);
+    }
+    retire_if_done();
+}
+
+void listener::engine_closed(engine& e, bool, std::error_code) noexcept {
+    engines_.erase(&e);
+    retire_if_done();
+}
+
+void listener::retire_if_done() noexcept {
+    if (stopped_ && engines_.empty()) reactor_.retire(this);
+}
+
+} // namespace volley::detail

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MPL-2.0
+// Stream transports: endpoints of tcp and ipc. See stream_transport.hpp.
+#include "stream/stream_transport.hpp"
+
+#include "context_core.hpp"
+#include "monitor_queue.hpp"
+#include "pipe.hpp"
+#include "stream/connector.hpp"
+#include "stream/listener.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <variant>
+
+namespace volley::detail {
+namespace {
+
+namespace vt = volley::transport;
+
+constexpr int listen_backlog = 100;
+
+std::error_code from_errno(int err) noexcept {
+    if (err == EADDRINUSE) return errc::address_in_use;
+    return {err, std::system_category()};
+}
+
+std::shared_ptr<const session_info> make_session(const vt::endpoint_owner& o, std::string endpoint) {
+    return std::make_shared<const session_info>(
+        session_info{o.type, o.options, o.mailbox, o.monitor, o.endpoint_id, std::move(endpoint)});
+}
+
+class stream_transport;
+
+// The socket's handle: destroying it stops the endpoint on the reactor.
+class stream_handle final : public vt::endpoint_handle {
+public:
+    stream_handle(std::shared_ptr<stream_transport> t, std::uint64_t id, std::string uri)
+        : transport_(std::move(t)), id_(id), uri_(std::move(uri)) {}
+    ~stream_handle() override;
+    std::string resolved_uri() const override { return uri_; }
+
+private:
+    std::shared_ptr<stream_transport> transport_;
+    std::uint64_t id_;
+    std::string uri_;
+};
+
+class stream_transport final : public vt::transport, public std::enable_shared_from_this<stream_transport> {
+public:
+    stream_transport(context_core& ctx, std::unique_ptr<stream_family> family)
+        : ctx_(ctx), family_(std::move(family)) {}
+
+    std::string_view scheme() const noexcept override { return family_->scheme(); }
+    vt::caps capabilities() const noexcept override { return vt::caps::byte_stream; }
+
+    std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
+                                                std::error_code& ec) override {
+        resolved_address addr;
+        if ((ec = family_->resolve(at.address, true, owner.options, addr))) return nullptr;
+        if ((ec = family_->prepare_bind(addr))) return nullptr;
+        const int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            ec = from_errno(errno);
+            return nullptr;
+        }
+        if (addr.family() != AF_UNIX) {
+            const int one = 1;
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            if (addr.family() == AF_INET6 && !owner.options.ipv6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        }
+        if (::bind(fd, addr.get(), addr.length) != 0 || ::listen(fd, listen_backlog) != 0) {
+            ec = from_errno(errno);
+            ::close(fd);
+            return nullptr;
+        }
+        resolved_address bound;
+        bound.length = sizeof bound.storage;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound.storage), &bound.length) != 0 ||
+            addr.family() == AF_UNIX)
+            bound = addr; // unix sockets report less than we bound
+        std::string uri = family_->to_uri(bound);
+        auto info = make_session(owner, uri);
+        reactor& r = ctx_.io();
+        auto self = shared_from_this();
+        const auto id = owner.endpoint_id;
+        r.post([self, &r, fd, bound, info, id] {
+            auto l = std::make_unique<listener>(r, *self->family_, fd, bound, info);
+            listener* raw = l.get();
+            r.adopt(std::move(l));
+            self->endpoints_.emplace(id, raw);
+            raw->start();
+        });
+        return std::make_unique<stream_handle>(self, id, std::move(uri));
+    }
+
+    std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
+                                              std::error_code& ec) override {
+        resolved_address addr;
+        if ((ec = family_->resolve(to.address, false, owner.options, addr))) return nullptr;
+        std::string uri = family_->to_uri(addr);
+        auto info = make_session(owner, uri);
+        // The socket's pipe exists from now on: what it sends queues until the connection is up.
+        const auto& o = owner.options;
+        pipe_pair* pp = pipe_pair::create(static_cast<std::uint64_t>(o.sndhwm), static_cast<std::uint64_t>(o.rcvhwm));
+        reactor& r = ctx_.io();
+        pipe* engine_end = &pp->end(1);
+        engine_end->set_owner(r.mailbox());
+        vt::attach_pipe(owner.mailbox, pp->end(0), owner.endpoint_id);
+        auto self = shared_from_this();
+        const auto id = owner.endpoint_id;
+        r.post([self, &r, addr, info, engine_end, id] {
+            auto c = std::make_unique<connector>(r, *self->family_, addr, info, engine_end);
+            connector* raw = c.get();
+            r.adopt(std::move(c));
+            self->endpoints_.emplace(id, raw);
+            raw->start();
+        });
+        return std::make_unique<stream_handle>(self, id, std::move(uri));
+    }
+
+    void shutdown() noexcept override {
+        if (!ctx_.io_started()) return;
+        auto self = shared_from_this();
+        ctx_.io().post([self] {
+            auto all = std::move(self->endpoints_);
+            self->endpoints_.clear();
+            for (auto& [id, ep] : all) self->stop_endpoint(ep, true);
+        });
+    }
+
+    // Reactor thread: the socket dropped its handle.
+    void stop(std::uint64_t id) {
+        auto it = endpoints_.find(id);
+        if (it == endpoints_.end()) return;
+        auto ep = it->second;
+        endpoints_.erase(it);
+        stop_endpoint(ep, false);
+    }
+
+    context_core& ctx_;
+
+private:
+    using live_endpoint = std::variant<listener*, connector*>;
+
+    static void stop_endpoint(live_endpoint ep, bool context_end) noexcept {
+        std::visit([context_end](auto* e) { e->stop(context_end); }, ep);
+    }
+
+    std::unique_ptr<stream_family> family_;
+    std::unordered_map<std::uint64_t, live_endpoint> endpoints_; // reactor thread only
+};
+
+stream_handle::~stream_handle() {
+    auto t = transport_;
+    const auto id = id_;
+    if (t->ctx_.io_started()) t->ctx_.io().post([t, id] { t->stop(id); });
+}
+
+} // namespace
+
+std::unique_ptr<volley::transport::transport> make_stream_transport(context_core& ctx,
+                                                                    std::unique_ptr<stream_family> family) {
+    // Shared, so that handles and reactor tasks can outlive the registry's reference.
+    struct holder final : vt::transport {
+        std::shared_ptr<stream_transport> impl;
+        std::string_view scheme() const noexcept override { return impl->scheme(); }
+        vt::caps capabilities() const noexcept override { return impl->capabilities(); }
+        std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
+                                                    std::error_code& ec) override {
+            return impl->listen(at, owner, ec);
+        }
+        std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
+                                                  std::error_code& ec) override {
+            return impl->dial(to, owner, ec);
+        }
+        void shutdown() noexcept override { impl->shutdown(); }
+    };
+    auto h = std::make_unique<holder>();
+    h->impl = std::make_shared<stream_transport>(ctx, std::move(family));
+    return h;
+}
+
+} // namespace volley::detail

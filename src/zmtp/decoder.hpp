@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MPL-2.0
+// The ZMTP frame decoder. Bytes arrive into read_target(): normally the
+// decoder's own buffer, so that one read() brings many small frames; but a
+// frame body of at least direct_threshold bytes that is not fully there yet
+// gets its message allocated at once, and read_target() then points into
+// that message, so a large body is read from the socket straight into the
+// allocation the application receives, with no second copy.
+//
+// Every header is checked before it is trusted: reserved flag bits, MORE on
+// a command, a size over maxmsgsize or one that cannot be allocated are
+// protocol errors with a reason, never an assert.
+#pragma once
+
+#include <volley/error.hpp>
+#include <volley/message.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace volley::zmtp {
+
+class decoder {
+public:
+    struct frame {
+        message body; // body.more() is the MORE flag
+        bool command = false;
+    };
+    enum class status { frame, need_more, error };
+
+    static constexpr std::size_t default_buffer = 64 * 1024;
+    static constexpr std::size_t default_direct_threshold = 16 * 1024;
+
+    explicit decoder(std::size_t buffer_size = default_buffer,
+                     std::size_t direct_threshold = default_direct_threshold);
+
+    // Frames larger than this (bytes; negative = no limit) are refused as message_too_large.
+    void set_max_frame_size(std::int64_t max) noexcept { max_frame_ = max; }
+
+    // Where the next read may put bytes; never empty after next() returned need_more.
+    std::span<std::byte> read_target() noexcept;
+    // `n` bytes were read into read_target().
+    void received(std::size_t n) noexcept;
+    // Decodes the next frame from the bytes received so far.
+    status next(frame& out) noexcept;
+
+    // After status::error: the code and a sentence naming the cause.
+    errc error_code() const noexcept { return error_; }
+    const std::string& error_reason() const noexcept { return reason_; }
+    // True when no bytes of an unfinished frame are held.
+    bool idle() const noexcept { return !direct_ && read_ == written_; }
+
+private:
+    status fail(errc code, std::string reason) noexcept;
+    void compact() noexcept;
+
+    std::unique_ptr<std::byte[]> buf_;
+    std::size_t capacity_;
+    std::size_t direct_threshold_;
+    std::size_t read_ = 0;    // next unparsed byte
+    std::size_t written_ = 0; // end of received bytes
+    std::int64_t max_frame_ = -1;
+    // A large body being read in place.
+    bool direct_ = false;
+    bool direct_command_ = false;
+    message direct_body_;
+    std::size_t direct_filled_ = 0;
+    errc error_{};
+    std::string reason_;
+};
+
+} // namespace volley::zmtp

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MPL-2.0
+// ZMTP frame encoding. See encoder.hpp and wire.hpp.
+#include "zmtp/encoder.hpp"
+
+#include "zmtp/wire.hpp"
+
+#include <cstring>
+
+namespace volley::zmtp {
+
+void encoder::append(const void* data, std::size_t n) {
+    if (n == 0) return;
+    const std::size_t at = buf_.size();
+    buf_.resize(at + n);
+    std::memcpy(buf_.data() + at, data, n);
+    if (!segments_.empty() && segments_.back().in_buffer && segments_.back().end == at)
+        segments_.back().end += n;
+    else
+        segments_.push_back({at, at + n, message(), true});
+    pending_ += n;
+}
+
+void encoder::add_raw(const void* data, std::size_t n) {
+    append(data, n);
+}
+
+void encoder::add(message&& body, bool command) {
+    const std::size_t size = body.size();
+    std::uint8_t header[9];
+    std::uint8_t flags = command ? flag_command : (body.more() ? flag_more : 0);
+    std::size_t header_size;
+    if (size <= 255) {
+        header[1] = static_cast<std::uint8_t>(size);
+        header_size = 2;
+    } else {
+        flags |= flag_long;
+        for (int i = 0; i < 8; ++i) header[1 + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(size) >> (56 - 8 * i));
+        header_size = 9;
+    }
+    header[0] = flags;
+    append(header, header_size);
+    if (size < copy_threshold_) {
+        append(body.data(), size);
+        return;
+    }
+    segments_.push_back({0, size, std::move(body), false});
+    pending_ += size;
+}
+
+int encoder::gather(iovec* out, int max) const noexcept {
+    int n = 0;
+    for (std::size_t i = head_; i < segments_.size() && n < max; ++i) {
+        const segment& s = segments_[i];
+        const std::byte* base = s.in_buffer ? buf_.data() : s.held.data();
+        out[n].iov_base = const_cast<std::byte*>(base + s.begin);
+        out[n].iov_len = s.end - s.begin;
+        ++n;
+    }
+    return n;
+}
+
+void encoder::consumed(std::size_t n) noexcept {
+    pending_ -= n;
+    while (n > 0) {
+        segment& s = segments_[head_];
+        const std::size_t left = s.end - s.begin;
+        if (n < left) {
+            s.begin += n;
+            return;
+        }
+        n -= left;
+        s.held = message(); // a large body is released as soon as it is written
+        ++head_;
+    }
+    if (pending_ == 0) {
+        buf_.clear();
+        segments_.clear();
+        head_ = 0;
+    }
+}
+
+} // namespace volley::zmtp

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MPL-2.0
+// The ZMTP frame encoder: turns messages into the iovecs of one writev.
+// Headers and small bodies are copied into one contiguous buffer, so many
+// small messages leave in one write; a body of at least copy_threshold
+// bytes is not copied but sent from the message's own buffer (the encoder
+// holds the message until its bytes are written).
+#pragma once
+
+#include <volley/message.hpp>
+
+#include <cstddef>
+#include <sys/uio.h>
+#include <vector>
+
+namespace volley::zmtp {
+
+class encoder {
+public:
+    static constexpr std::size_t default_copy_threshold = 8 * 1024;
+
+    explicit encoder(std::size_t copy_threshold = default_copy_threshold) : copy_threshold_(copy_threshold) {}
+
+    // Queues one frame; its MORE flag is body.more() (ignored for commands).
+    void add(message&& body, bool command);
+    // Queues raw bytes (the greeting).
+    void add_raw(const void* data, std::size_t n);
+
+    std::size_t pending() const noexcept { return pending_; }
+    bool empty() const noexcept { return pending_ == 0; }
+    // Describes up to `max` iovecs of pending bytes, in order; returns how many.
+    int gather(iovec* out, int max) const noexcept;
+    // `n` pending bytes were written.
+    void consumed(std::size_t n) noexcept;
+
+private:
+    struct segment {
+        std::size_t begin; // into buf_, or into held's body
+        std::size_t end;
+        message held;      // empty for buffer segments
+        bool in_buffer;
+    };
+    void append(const void* data, std::size_t n);
+
+    std::size_t copy_threshold_;
+    std::vector<std::byte> buf_;
+    std::vector<segment> segments_;
+    std::size_t head_ = 0; // first segment with unwritten bytes
+    std::size_t pending_ = 0;
+};
+
+} // namespace volley::zmtp

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: MPL-2.0
+// The ZMTP connection engine. See engine.hpp; wire format in wire.hpp.
+#include "zmtp/engine.hpp"
+
+#include "fence.hpp"
+#include "monitor_queue.hpp"
+#include "pipe.hpp"
+#include "registry.hpp"
+#include "transport.hpp"
+#include "zmtp/commands.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace volley::detail {
+namespace {
+
+// Stop pulling messages from the pipe once this much is waiting to be written.
+constexpr std::size_t batch_bytes = 256 * 1024;
+// Reads per readiness event before other connections get a turn (epoll is level-triggered).
+constexpr int reads_per_turn = 16;
+
+std::error_code system_error_code(int err) noexcept {
+    return {err, std::system_category()};
+}
+
+std::string ms_text(std::chrono::milliseconds d) {
+    return std::to_string(d.count()) + " ms";
+}
+
+} // namespace
+
+engine::engine(reactor& r, int fd, std::shared_ptr<const session_info> info, pipe* borrowed, engine_owner& owner)
+    : reactor_(r), fd_(fd), info_(std::move(info)), owner_(owner), pipe_(borrowed), borrowed_(borrowed != nullptr) {
+    decoder_.set_max_frame_size(info_->options.maxmsgsize);
+}
+
+engine::~engine() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void engine::start() {
+    set_events(true, false);
+    last_received_ = clock::now();
+    if (pipe_ != nullptr) pipe_->handler = this;
+    const auto ivl = info_->options.handshake_ivl;
+    if (ivl.count() > 0) {
+        handshake_timer_ = reactor_.add_timer(clock::now() + ivl, [this, ivl] {
+            handshake_timer_ = {};
+            if (!handshake_done_) fail(errc::timed_out, "ZMTP handshake not completed within " + ms_text(ivl));
+        });
+    }
+    std::byte greeting[zmtp::greeting_size];
+    zmtp::write_greeting(greeting, "NULL", false);
+    encoder_.add_raw(greeting, sizeof greeting);
+    flush();
+}
+
+void engine::stop(clock::time_point deadline) noexcept {
+    if (state_ == state::closed) return;
+    if (!handshake_done_) {
+        close({}, "stopped during the handshake");
+        return;
+    }
+    linger(deadline);
+}
+
+void engine::on_io(std::uint32_t events) noexcept {
+    if (state_ == state::closed) return;
+    if ((events & EPOLLOUT) != 0) {
+        if (!flush()) return;
+        if (encoder_.empty()) pump_output();
+    }
+    if (state_ == state::closed) return;
+    if (in_enabled_ && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) read_input();
+}
+
+void engine::on_pipe_event(event_kind kind, pipe& p) noexcept {
+    if (state_ == state::closed || &p != pipe_) return;
+    switch (kind) {
+    case event_kind::read_activated:
+        output_parked_ = false;
+        pump_output();
+        break;
+    case event_kind::write_activated: resume_input(); break;
+    case event_kind::peer_closed: linger(p.peer_linger_deadline()); break;
+    case event_kind::attach: break;
+    }
+}
+
+// ---------------------------------------------------------------- input
+
+void engine::read_input() noexcept {
+    int reads = 0;
+    while (state_ != state::closed && !input_paused_ && state_ != state::lingering) {
+        if (held_) {
+            if (!deliver(*held_)) return;
+            held_.reset();
+        }
+        if (state_ == state::greeting) {
+            if (!take_greeting()) return;
+            continue;
+        }
+        zmtp::decoder::frame f;
+        const auto st = decoder_.next(f);
+        if (st == zmtp::decoder::status::frame) {
+            if (!handle_frame(f)) return;
+            continue;
+        }
+        if (st == zmtp::decoder::status::error) {
+            fail(decoder_.error_code(), decoder_.error_reason());
+            return;
+        }
+        if (++reads > reads_per_turn) return; // level-triggered: we are called again
+        const auto target = decoder_.read_target();
+        const ssize_t n = ::recv(fd_, target.data(), target.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            decoder_.received(static_cast<std::size_t>(n));
+            last_received_ = clock::now();
+        } else if (n == 0) {
+            close({}, "the peer closed the connection");
+            return;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        } else if (errno != EINTR) {
+            close(system_error_code(errno), std::string("read failed: ") + std::strerror(errno));
+            return;
+        }
+    }
+}
+
+bool engine::take_greeting() noexcept {
+    const ssize_t n = ::recv(fd_, peer_greeting_ + greeting_received_, zmtp::greeting_size - greeting_received_,
+                             MSG_DONTWAIT);
+    if (n == 0) {
+        fail(errc::protocol_error, "the peer closed the connection during the greeting");
+        return false;
+    }
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+        if (errno == EINTR) return true;
+        close(system_error_code(errno), std::string("read failed: ") + std::strerror(errno));
+        return false;
+    }
+    greeting_received_ += static_cast<std::size_t>(n);
+    last_received_ = clock::now();
+    if (auto reason = zmtp::check_greeting_prefix(peer_greeting_, greeting_received_); !reason.empty()) {
+        fail(errc::protocol_error, reason);
+        return false;
+    }
+    if (greeting_received_ < zmtp::greeting_size) return true;
+    zmtp::greeting g;
+    if (auto reason = zmtp::parse_greeting(peer_greeting_, g); !reason.empty()) {
+        fail(errc::protocol_error, reason);
+        return false;
+    }
+    if (g.mechanism != "NULL") {
+        fail(errc::protocol_error, "the peer wants the " + g.mechanism + " security mechanism; this socket uses NULL");
+        return false;
+    }
+    peer_minor_ = g.major > 3 ? 1 : g.minor;
+    state_ = state::handshake;
+    const auto t = info_->type;
+    const bool send_identity = t == socket_type::req || t == socket_type::dealer || t == socket_type::router;
+    try {
+        encoder_.add(zmtp::make_ready(t, send_identity ? &info_->options.routing_id : nullptr), true);
+    } catch (const std::bad_alloc&) {
+        fail(errc::protocol_error, "out of memory writing READY");
+        return false;
+    }
+    return flush();
+}
+
+bool engine::handle_frame(zmtp::decoder::frame& f) noexcept {
+    if (state_ == state::handshake) {
+        if (!f.command) {
+            fail(errc::protocol_error, "the peer sent a message before READY");
+            return false;
+        }
+        const auto cmd = zmtp::parse_command(f.body);
+        if (!cmd) {
+            fail(errc::protocol_error, "malformed command during the handshake");
+            return false;
+        }
+        if (cmd->name == "READY") return handle_ready(f.body);
+        if (cmd->name == "ERROR") {
+            const auto reason = zmtp::parse_error(cmd->data);
+            fail(errc::protocol_error, "the peer refused the handshake: " + reason.value_or("(malformed ERROR)"));
+            return false;
+        }
+        fail(errc::protocol_error, "expected READY, got " + std::string(cmd->name));
+        return false;
+    }
+    if (f.command) return handle_command(f.body);
+    if (!deliver(f)) {
+        held_ = std::move(f);
+        return false;
+    }
+    return true;
+}
+
+bool engine::handle_ready(const message& body) noexcept {
+    const auto cmd = zmtp::parse_command(body);
+    zmtp::properties props;
+    try {
+        if (auto reason = zmtp::parse_properties(cmd->data, props); !reason.empty()) {
+            fail(errc::protocol_error, reason);
+            return false;
+        }
+    } catch (const std::bad_alloc&) {
+        fail(errc::protocol_error, "out of memory reading READY");
+        return false;
+    }
+    const std::string* type_name = zmtp::find_property(props, "Socket-Type");
+    if (type_name == nullptr) {
+        fail(errc::protocol_error, "READY without a Socket-Type");
+        return false;
+    }
+    const auto peer_type = zmtp::socket_type_from_name(*type_name);
+    if (!peer_type) {
+        fail(errc::protocol_error, "unknown peer socket type '" + *type_name + "'");
+        return false;
+    }
+    if (!compatible(info_->type, *peer_type)) {
+        try {
+            encoder_.add(zmtp::make_error("Invalid socket type"), true);
+        } catch (const std::bad_alloc&) {
+        }
+        flush();
+        fail(errc::incompatible_socket_type, "a " + std::string(to_string(info_->type)) + " socket cannot talk to a " +
+                                                 *type_name + " peer");
+        return false;
+    }
+    on_established();
+    return state_ != state::closed;
+}
+
+bool engine::handle_command(const message& body) noexcept {
+    const auto cmd = zmtp::parse_command(body);
+    if (!cmd) {
+        fail(errc::protocol_error, "malformed command");
+        return false;
+    }
+    if (cmd->name == "PING") {
+        const auto p = zmtp::parse_ping(cmd->data);
+        if (!p) {
+            fail(errc::protocol_error, "malformed PING");
+            return false;
+        }
+        try {
+            encoder_.add(zmtp::make_pong(p->context), true);
+        } catch (const std::bad_alloc&) {
+            return true; // no PONG this time; the peer will ask again
+        }
+        if (p->ttl_deciseconds != 0) arm_ttl(std::chrono::milliseconds(p->ttl_deciseconds * 100));
+        return flush();
+    }
+    if (cmd->name == "ERROR") {
+        const auto reason = zmtp::parse_error(cmd->data);
+        fail(errc::protocol_error, "the peer sent ERROR: " + reason.value_or("(malformed)"));
+        return false;
+    }
+    return true; // PONG (any traffic counts as life), and commands we do not know, are ignored
+}
+
+bool engine::deliver(zmtp::decoder::frame& f) noexcept {
+    for (;;) {
+        if (pipe_->write(f.body)) return true;
+        // The socket's queue is full: stop reading until it makes room (it posts
+        // write_activated when it does).
+        pipe_->park_writer();
+        heavy_fence();
+        if (pipe_->writable() && pipe_->unpark_writer()) continue;
+        input_paused_ = true;
+        set_events(false, out_enabled_);
+        return false;
+    }
+}
+
+void engine::resume_input() noexcept {
+    if (!input_paused_) return;
+    input_paused_ = false;
+    set_events(state_ != state::lingering, out_enabled_);
+    read_input();
+}
+
+// ---------------------------------------------------------------- output
+
+void engine::pump_output() noexcept {
+    while (state_ == state::active || state_ == state::lingering) {
+        while (encoder_.pending() < batch_bytes) {
+            message m;
+            if (!pipe_->read(m)) break;
+            try {
+                encoder_.add(std::move(m), false);
+            } catch (const std::bad_alloc&) {
+                fail(errc::protocol_error, "out of memory encoding a message");
+                return;
+            }
+        }
+        if (encoder_.empty()) {
+            if (state_ == state::lingering) {
+                close({}, "closed by the socket");
+                return;
+            }
+            // Nothing to send: ask the socket to wake us when it writes.
+            pipe_->park_reader();
+            heavy_fence();
+            if (pipe_->readable() && pipe_->unpark_reader()) continue;
+            output_parked_ = true;
+            return;
+        }
+        if (!flush() || !encoder_.empty()) return; // closed, or EPOLLOUT will bring us back
+    }
+}
+
+bool engine::flush() noexcept {
+    while (!encoder_.empty()) {
+        iovec iov[64];
+        msghdr mh{};
+        mh.msg_iov = iov;
+        mh.msg_iovlen = static_cast<std::size_t>(encoder_.gather(iov, 64));
+        const ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            encoder_.consumed(static_cast<std::size_t>(n));
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            set_events(in_enabled_, true);
+            return true;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            const int err = n < 0 ? errno : EPIPE;
+            close(system_error_code(err), std::string("write failed: ") + std::strerror(err));
+            return false;
+        }
+    }
+    if (out_enabled_) set_events(in_enabled_, false);
+    return true;
+}
+
+// ---------------------------------------------------------------- life
+
+void engine::on_established() noexcept {
+    handshake_done_ = true;
+    state_ = state::active;
+    reactor_.cancel_timer(handshake_timer_);
+    if (pipe_ == nullptr) { // accepted: the socket gets its pipe now, with a known, compatible peer
+        const auto& o = info_->options;
+        pipe_pair* pp;
+        try {
+            pp = pipe_pair::create(static_cast<std::uint64_t>(o.sndhwm), static_cast<std::uint64_t>(o.rcvhwm));
+        } catch (const std::bad_alloc&) {
+            fail(errc::protocol_error, "out of memory creating the pipe");
+            return;
+        }
+        pipe_ = &pp->end(1);
+        pipe_->set_owner(reactor_.mailbox());
+        pipe_->handler = this;
+        volley::transport::attach_pipe(info_->socket_mailbox, pp->end(0), info_->endpoint_id);
+    }
+    emit(info_->monitor, event_type::handshake_succeeded, info_->endpoint);
+    const auto ivl = info_->options.heartbeat_ivl;
+    if (ivl.count() > 0 && peer_minor_ >= 1)
+        heartbeat_timer_ = reactor_.add_timer(clock::now() + ivl, [this] { send_ping(); });
+    if (pipe_->peer_closed()) {
+        linger(pipe_->peer_linger_deadline());
+        return;
+    }
+    pump_output(); // what the socket queued before the connection was up
+}
+
+void engine::send_ping() noexcept {
+    heartbeat_timer_ = {};
+    if (state_ != state::active) return;
+    const auto& o = info_->options;
+    try {
+        encoder_.add(zmtp::make_ping(static_cast<std::uint16_t>(o.heartbeat_ttl.count() / 100), {}), true);
+    } catch (const std::bad_alloc&) {
+    }
+    ping_sent_ = clock::now();
+    if (!heartbeat_timeout_timer_) {
+        const auto timeout = o.heartbeat_timeout.count() > 0 ? o.heartbeat_timeout : o.heartbeat_ivl;
+        heartbeat_timeout_timer_ = reactor_.add_timer(ping_sent_ + timeout, [this, sent = ping_sent_, timeout] {
+            heartbeat_timeout_timer_ = {};
+            if (last_received_ < sent)
+                fail(errc::timed_out, "heartbeat: nothing from the peer within " + ms_text(timeout) + " of a PING");
+        });
+    }
+    if (!flush()) return;
+    heartbeat_timer_ = reactor_.add_timer(ping_sent_ + o.heartbeat_ivl, [this] { send_ping(); });
+}
+
+void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
+    peer_ttl_ = ttl;
+    if (ttl_timer_) return;
+    ttl_timer_ = reactor_.add_timer(last_received_ + ttl, [this] {
+        ttl_timer_ = {};
+        if (clock::now() - last_received_ >= peer_ttl_) {
+            fail(errc::timed_out, "heartbeat: nothing from the peer within its TTL of " + ms_text(peer_ttl_));
+            return;
+        }
+        arm_ttl(peer_ttl_);
+    });
+}
+
+void engine::linger(clock::time_point deadline) noexcept {
+    if (state_ == state::lingering || state_ == state::closed) return;
+    if (!handshake_done_) {
+        close({}, "closed by the socket during the handshake");
+        return;
+    }
+    state_ = state::lingering;
+    held_.reset(); // the socket will not read any more
+    set_events(false, out_enabled_);
+    if (deadline != clock::time_point::max()) {
+        linger_timer_ = reactor_.add_timer(deadline, [this] {
+            linger_timer_ = {};
+            fail(errc::timed_out, "linger period over with messages still unsent");
+        });
+    }
+    pump_output();
+}
+
+void engine::set_events(bool in, bool out) noexcept {
+    if (in == in_enabled_ && out == out_enabled_ && (registered_ || (!in && !out))) return;
+    // epoll reports hang-ups and errors whatever the mask, so a descriptor we want nothing
+    // from is taken out of the set (a paused connection whose peer hung up would spin).
+    try {
+        if (!in && !out) {
+            if (registered_) reactor_.remove(fd_);
+            registered_ = false;
+        } else if (!registered_) {
+            reactor_.add(fd_, (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u), this);
+            registered_ = true;
+        } else {
+            reactor_.modify(fd_, (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u), this);
+        }
+    } catch (const std::system_error& e) {
+        in_enabled_ = in;
+        out_enabled_ = out;
+        close(e.code(), std::string("epoll_ctl failed: ") + e.what());
+        return;
+    }
+    in_enabled_ = in;
+    out_enabled_ = out;
+}
+
+void engine::fail(errc code, std::string detail) noexcept {
+    close(make_error_code(code), std::move(detail));
+}
+
+void engine::close(std::error_code why, std::string detail) noexcept {
+    if (state_ == state::closed) return;
+    state_ = state::closed;
+    for (auto* t : {&handshake_timer_, &heartbeat_timer_, &heartbeat_timeout_timer_, &ttl_timer_, &linger_timer_})
+        reactor_.cancel_timer(*t);
+    if (registered_) reactor_.remove(fd_);
+    registered_ = false;
+    ::close(fd_);
+    fd_ = -1;
+    held_.reset();
+    if (pipe_ != nullptr && !borrowed_) {
+        pipe_->handler = nullptr;
+        pipe_->close(clock::time_point::max()); // what was received stays readable
+        pipe_ = nullptr;
+    }
+    if (handshake_done_)
+        emit(info_->monitor, event_type::disconnected, info_->endpoint, why, detail);
+    else if (why)
+        emit(info_->monitor, event_type::handshake_failed, info_->endpoint, why, detail);
+    owner_.engine_closed(*this, handshake_done_, why);
+    reactor_.retire(this);
+}
+
+} // namespace volley::detail

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MPL-2.0
+// ipc:///path/to/socket (unix domain stream sockets). A socket file left by
+// a dead process is replaced on bind (a live one is address_in_use; a file
+// that is not a socket is never touched), and the file is removed when the
+// endpoint closes. "ipc://@name" uses the Linux abstract namespace (no
+// file); "ipc://*" binds a fresh file in the temporary directory.
+#include "stream/stream_family.hpp"
+#include "transports.hpp"
+
+#include "stream/stream_transport.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace volley::detail {
+namespace {
+
+bool is_abstract(const resolved_address& a) noexcept {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&a.storage);
+    return un->sun_path[0] == '\0';
+}
+
+std::string path_of(const resolved_address& a) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&a.storage);
+    const std::size_t n = a.length - offsetof(sockaddr_un, sun_path);
+    if (is_abstract(a)) return "@" + std::string(un->sun_path + 1, n - 1);
+    return std::string(un->sun_path, strnlen(un->sun_path, n));
+}
+
+class ipc_family final : public stream_family {
+public:
+    std::string_view scheme() const noexcept override { return "ipc"; }
+
+    std::error_code resolve(std::string_view address, bool for_bind, const socket_options&,
+                            resolved_address& out) const override {
+        std::string path(address);
+        if (path == "*") {
+            if (!for_bind) return errc::invalid_endpoint;
+            static std::atomic<unsigned> counter{0};
+            const char* tmp = std::getenv("TMPDIR");
+            path = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/volley-" +
+                   std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + ".ipc";
+        }
+        out = {};
+        auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
+        un->sun_family = AF_UNIX;
+        if (path[0] == '@') { // abstract: a leading NUL, no file, no trailing NUL
+            if (path.size() < 2 || path.size() > sizeof un->sun_path) return errc::invalid_endpoint;
+            un->sun_path[0] = '\0';
+            std::memcpy(un->sun_path + 1, path.data() + 1, path.size() - 1);
+            out.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+            return {};
+        }
+        if (path.size() >= sizeof un->sun_path) return errc::invalid_endpoint; // too long for a unix socket
+        std::memcpy(un->sun_path, path.c_str(), path.size() + 1);
+        out.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+        return {};
+    }
+
+    std::string to_uri(const resolved_address& a) const override { return "ipc://" + path_of(a); }
+
+    void tune(int, const socket_options&) const noexcept override {}
+
+    std::error_code prepare_bind(const resolved_address& a) const override {
+        if (is_abstract(a)) return {};
+        const std::string path = path_of(a);
+        struct stat st{};
+        if (::lstat(path.c_str(), &st) != 0) return {}; // nothing there
+        if (!S_ISSOCK(st.st_mode)) return errc::address_in_use; // never delete a file that is not ours
+        // A socket file: in use if somebody answers, stale (its process died) if not.
+        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe < 0) return {errno, std::system_category()};
+        const int rc = ::connect(probe, a.get(), a.length);
+        const int err = errno;
+        ::close(probe);
+        if (rc == 0) return errc::address_in_use;
+        if (err == ECONNREFUSED) ::unlink(path.c_str());
+        return {};
+    }
+
+    void after_close(const resolved_address& a) const noexcept override {
+        if (is_abstract(a)) return;
+        try {
+            const std::string path = path_of(a);
+            struct stat st{};
+            if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+        } catch (...) {
+        }
+    }
+};
+
+} // namespace
+
+std::unique_ptr<volley::transport::transport> make_ipc_transport(context_core& ctx) {
+    return make_stream_transport(ctx, std::make_unique<ipc_family>());
+}
+
+} // namespace volley::detail

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MPL-2.0
+// tcp://host:port. Addresses: an IPv4 or bracketed IPv6 literal, a host
+// name (resolved with getaddrinfo, IPv4 only unless the ipv6 option is set),
+// or "*" for every interface when binding; the port may be "*" (or 0) when
+// binding, for an ephemeral port that last_endpoint() reports. Connections
+// get TCP_NODELAY and the tcp_keepalive options.
+#include "stream/stream_family.hpp"
+#include "transports.hpp"
+
+#include "stream/stream_transport.hpp"
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+namespace volley::detail {
+namespace {
+
+class tcp_family final : public stream_family {
+public:
+    std::string_view scheme() const noexcept override { return "tcp"; }
+
+    std::error_code resolve(std::string_view address, bool for_bind, const socket_options& o,
+                            resolved_address& out) const override {
+        const auto colon = address.rfind(':');
+        if (colon == std::string_view::npos || colon == 0 || colon + 1 == address.size()) return errc::invalid_endpoint;
+        std::string host(address.substr(0, colon));
+        const std::string_view port_text = address.substr(colon + 1);
+        int port = 0;
+        if (port_text == "*") {
+            if (!for_bind) return errc::invalid_endpoint;
+        } else {
+            for (char c : port_text) {
+                if (c < '0' || c > '9') return errc::invalid_endpoint;
+            }
+            if (port_text.size() > 5) return errc::invalid_endpoint;
+            port = std::stoi(std::string(port_text));
+            if (port > 65535 || (port == 0 && !for_bind)) return errc::invalid_endpoint;
+        }
+        bool bracketed = false;
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+            host = host.substr(1, host.size() - 2);
+            bracketed = true;
+        }
+        out = {};
+        if (host == "*") {
+            if (!for_bind) return errc::invalid_endpoint;
+            if (o.ipv6) {
+                auto* a6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+                a6->sin6_family = AF_INET6;
+                a6->sin6_addr = in6addr_any;
+                a6->sin6_port = htons(static_cast<std::uint16_t>(port));
+                out.length = sizeof(sockaddr_in6);
+            } else {
+                auto* a4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+                a4->sin_family = AF_INET;
+                a4->sin_addr.s_addr = htonl(INADDR_ANY);
+                a4->sin_port = htons(static_cast<std::uint16_t>(port));
+                out.length = sizeof(sockaddr_in);
+            }
+            return {};
+        }
+        addrinfo hints{};
+        hints.ai_family = bracketed ? AF_INET6 : (o.ipv6 ? AF_UNSPEC : AF_INET);
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICSERV | (for_bind ? AI_PASSIVE : 0);
+        if (bracketed) hints.ai_flags |= AI_NUMERICHOST;
+        addrinfo* res = nullptr;
+        const std::string service = std::to_string(port);
+        if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &res) != 0 || res == nullptr)
+            return bracketed ? errc::invalid_endpoint : errc::host_unreachable;
+        std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
+        out.length = static_cast<socklen_t>(res->ai_addrlen);
+        ::freeaddrinfo(res);
+        return {};
+    }
+
+    std::string to_uri(const resolved_address& a) const override {
+        char text[INET6_ADDRSTRLEN] = {};
+        if (a.family() == AF_INET6) {
+            const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+            ::inet_ntop(AF_INET6, &a6->sin6_addr, text, sizeof text);
+            return "tcp://[" + std::string(text) + "]:" + std::to_string(ntohs(a6->sin6_port));
+        }
+        const auto* a4 = reinterpret_cast<const sockaddr_in*>(&a.storage);
+        ::inet_ntop(AF_INET, &a4->sin_addr, text, sizeof text);
+        return "tcp://" + std::string(text) + ":" + std::to_string(ntohs(a4->sin_port));
+    }
+
+    void tune(int fd, const socket_options& o) const noexcept override {
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (o.tcp_keepalive != -1) {
+            const int on = o.tcp_keepalive;
+            ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+        }
+        if (o.tcp_keepalive == 1) {
+            if (o.tcp_keepalive_idle != -1)
+                ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o.tcp_keepalive_idle, sizeof o.tcp_keepalive_idle);
+            if (o.tcp_keepalive_cnt != -1)
+                ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o.tcp_keepalive_cnt, sizeof o.tcp_keepalive_cnt);
+            if (o.tcp_keepalive_intvl != -1)
+                ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o.tcp_keepalive_intvl, sizeof o.tcp_keepalive_intvl);
+        }
+    }
+
+    std::error_code prepare_bind(const resolved_address&) const override { return {}; }
+    void after_close(const resolved_address&) const noexcept override {}
+};
+
+} // namespace
+
+std::unique_ptr<volley::transport::transport> make_tcp_transport(context_core& ctx) {
+    return make_stream_transport(ctx, std::make_unique<tcp_family>());
+}
+
+} // namespace volley::detail
