@@ -35,10 +35,26 @@ namespace volley::detail {
 
 class pipe_handler; // reactor.hpp
 
+// The connection behind a pipe end, which the socket's own thread may drive instead of
+// waiting for the I/O thread: it sends what the socket just wrote, and reads what the
+// socket is waiting for. Implemented by the ZMTP engine; inproc pipes have none.
+class pipe_driver {
+public:
+    virtual ~pipe_driver() = default;
+    // Socket thread, after a whole message was written: send now, or leave it to the I/O
+    // thread (which a parked reader has already been told of).
+    virtual void after_write() noexcept = 0;
+    // Socket thread, the pipe is empty: bring in what the connection has. True if some
+    // message may have arrived.
+    virtual bool poll_input() noexcept = 0;
+    // Socket thread, about to sleep: the I/O thread watches the connection again.
+    virtual void before_sleep() noexcept = 0;
+};
+
 // One direction of a pipe: frames from one writer thread to one reader thread.
 class flow {
 public:
-    enum class write_status { full, ok, ok_wake_reader };
+    enum class write_status { full, ok_frame, ok, ok_wake_reader }; // ok_frame: more frames follow
 
     explicit flow(std::uint64_t hwm) noexcept : hwm_(hwm), publish_every_(publish_interval(hwm)) {}
 
@@ -52,7 +68,7 @@ public:
         const bool more = m.more();
         queue_.push(std::move(m));
         in_message_ = more;
-        if (more) return write_status::ok;
+        if (more) return write_status::ok_frame;
         ++written_;
         queue_.publish();
         light_fence(); // pairs with the reader's heavy_fence() in park/recheck
@@ -171,7 +187,10 @@ public:
     bool readable() noexcept { return in().readable(); }
     bool reading_message() const noexcept;
 
-    void park_reader() noexcept { in().park_reader(); }
+    void park_reader() noexcept {
+        if (pipe_driver* d = peer_driver()) d->before_sleep();
+        in().park_reader();
+    }
     bool unpark_reader() noexcept { return in().unpark_reader(); }
     void park_writer() noexcept { out().park_writer(); }
     bool unpark_writer() noexcept { return out().unpark_writer(); }
@@ -190,6 +209,11 @@ public:
     bool peer_linger_expired(clock::time_point now) const noexcept;
     // When the peer's linger period ends (meaningful once peer_closed()).
     clock::time_point peer_linger_deadline() const noexcept;
+    // Owner: the driver of the peer end (nullptr for none), cached until the peer changes it.
+    pipe_driver* peer_driver() noexcept;
+    // Reactor thread: the connection that drives this end (nullptr when there is none).
+    void set_driver(std::shared_ptr<pipe_driver> d) noexcept;
+
     // Any thread: sets the high-water mark of the flow this end writes (0 = none), and
     // wakes this end's owner if it sleeps at the old mark.
     void set_out_hwm(std::uint64_t hwm) noexcept {
@@ -220,6 +244,8 @@ private:
     pipe_pair* pair_ = nullptr;
     int side_ = 0;
     bool write_closed_ = false;
+    std::shared_ptr<pipe_driver> cached_driver_; // owner thread
+    std::uint32_t cached_driver_gen_ = 0;
 };
 
 // Both ends and both flows of one connection. Created with two references, one per end.
@@ -239,6 +265,8 @@ private:
     std::mutex mutex_;                        // guards owners_ against close / set_owner
     std::shared_ptr<mailbox> owners_[2];
     std::atomic<bool> closed_[2] = {false, false};
+    std::shared_ptr<pipe_driver> drivers_[2];              // guarded by mutex_
+    std::atomic<std::uint32_t> driver_gen_[2] = {0, 0};   // bumped when drivers_ changes
     std::atomic<clock::rep> linger_deadline_[2] = {0, 0};
 };
 
@@ -247,17 +275,32 @@ inline flow& pipe::in() noexcept { return pair_->flows_[1 - side_]; }
 inline const flow& pipe::in() const noexcept { return pair_->flows_[1 - side_]; }
 inline bool pipe::reading_message() const noexcept { return in().reading_message(); }
 
+inline pipe_driver* pipe::peer_driver() noexcept {
+    const std::uint32_t gen = pair_->driver_gen_[1 - side_].load(std::memory_order_acquire);
+    if (gen != cached_driver_gen_) {
+        std::lock_guard lock(pair_->mutex_);
+        cached_driver_ = pair_->drivers_[1 - side_];
+        cached_driver_gen_ = pair_->driver_gen_[1 - side_].load(std::memory_order_relaxed);
+    }
+    return cached_driver_.get();
+}
+
 inline bool pipe::write(message& m) {
     if (write_closed_) return false;
     auto st = out().write(m);
     if (st == flow::write_status::full) return false;
+    if (st == flow::write_status::ok_frame) return true;
     if (st == flow::write_status::ok_wake_reader) post_to_peer(event_kind::read_activated);
+    if (pipe_driver* d = peer_driver()) d->after_write();
     return true;
 }
 
 inline bool pipe::read(message& m) noexcept {
     bool wake = false;
-    const bool got = in().read(m, wake); // finding the flow empty may report progress too
+    bool got = in().read(m, wake); // finding the flow empty may report progress too
+    if (!got) {
+        if (pipe_driver* d = peer_driver(); d != nullptr && d->poll_input()) got = in().read(m, wake);
+    }
     if (wake) post_to_peer(event_kind::write_activated);
     return got;
 }

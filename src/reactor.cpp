@@ -84,7 +84,7 @@ void reactor::cancel_timer(timer_id& id) noexcept {
     id = {};
 }
 
-void reactor::adopt(std::unique_ptr<io_handler> h) {
+void reactor::adopt(std::shared_ptr<io_handler> h) {
     owned_.push_back(std::move(h));
     live_.fetch_add(1, std::memory_order_acq_rel);
 }

@@ -80,7 +80,7 @@ public:
     timer_id add_timer(clock::time_point when, task fn);
     void cancel_timer(timer_id& id) noexcept;
     // Counts a handler as alive (live_handlers) until it is retired.
-    void adopt(std::unique_ptr<io_handler> h);
+    void adopt(std::shared_ptr<io_handler> h);
     // Destroys an adopted handler after the current dispatch batch; no more events reach it.
     void retire(io_handler* h) noexcept;
 
@@ -99,7 +99,7 @@ private:
     std::vector<event> events_;
     std::map<std::pair<clock::time_point, std::uint64_t>, task> timers_;
     std::uint64_t timer_seq_ = 0;
-    std::vector<std::unique_ptr<io_handler>> owned_;
+    std::vector<std::shared_ptr<io_handler>> owned_;
     std::vector<io_handler*> retired_;
     std::atomic<std::size_t> live_{0};
     std::atomic<bool> stopping_{false};

@@ -72,7 +72,7 @@ void connector::connected() noexcept {
     fd_ = -1;
     emit(info_->monitor, event_type::connected, info_->endpoint);
     try {
-        auto e = std::make_unique<engine>(reactor_, fd, info_, pipe_, *this);
+        auto e = std::make_shared<engine>(reactor_, fd, info_, pipe_, *this);
         engine_ = e.get();
         reactor_.adopt(std::move(e));
         engine_->start();

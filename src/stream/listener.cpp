@@ -48,7 +48,7 @@ void listener::on_io(std::uint32_t) noexcept {
         family_.tune(cfd, info_->options);
         emit(info_->monitor, event_type::accepted, info_->endpoint);
         try {
-            auto e = std::make_unique<engine>(reactor_, cfd, info_, nullptr, *this);
+            auto e = std::make_shared<engine>(reactor_, cfd, info_, nullptr, *this);
             engine* raw = e.get();
             engines_.insert(raw);
             reactor_.adopt(std::move(e));

@@ -22,6 +22,11 @@ namespace {
 constexpr std::size_t batch_bytes = 256 * 1024;
 // Reads per readiness event before other connections get a turn (epoll is level-triggered).
 constexpr int reads_per_turn = 16;
+// Messages the socket writes closer together than this are a burst: the reactor sends them,
+// many per writev, instead of the socket's thread one syscall each.
+constexpr auto burst_gap = std::chrono::microseconds(5);
+// A socket that took over input and has not polled for this long gives it back.
+constexpr auto input_watchdog = std::chrono::milliseconds(5);
 
 std::error_code system_error_code(int err) noexcept {
     return {err, std::system_category()};
@@ -33,6 +38,19 @@ std::string ms_text(std::chrono::milliseconds d) {
 
 } // namespace
 
+// Holds io_mutex_ for a reactor-side entry; on release, serves flushes the socket asked for
+// while the lock was taken.
+class engine_lock {
+public:
+    explicit engine_lock(engine& e) : e_(e) { e_.io_mutex_.lock(); }
+    ~engine_lock() { e_.unlock_io(); }
+    engine_lock(const engine_lock&) = delete;
+    engine_lock& operator=(const engine_lock&) = delete;
+
+private:
+    engine& e_;
+};
+
 engine::engine(reactor& r, int fd, std::shared_ptr<const session_info> info, pipe* borrowed, engine_owner& owner)
     : reactor_(r), fd_(fd), info_(std::move(info)), owner_(owner), pipe_(borrowed), borrowed_(borrowed != nullptr) {
     decoder_.set_max_frame_size(info_->options.maxmsgsize);
@@ -43,12 +61,14 @@ engine::~engine() {
 }
 
 void engine::start() {
+    engine_lock lock(*this);
     set_events(true, false);
     last_received_ = clock::now();
     if (pipe_ != nullptr) pipe_->handler = this;
     const auto ivl = info_->options.handshake_ivl;
     if (ivl.count() > 0) {
         handshake_timer_ = reactor_.add_timer(clock::now() + ivl, [this, ivl] {
+            engine_lock lock(*this);
             handshake_timer_ = {};
             if (!handshake_done_) fail(errc::timed_out, "ZMTP handshake not completed within " + ms_text(ivl));
         });
@@ -60,6 +80,7 @@ void engine::start() {
 }
 
 void engine::stop(clock::time_point deadline) noexcept {
+    engine_lock lock(*this);
     if (state_ == state::closed) return;
     if (!handshake_done_) {
         close({}, "stopped during the handshake");
@@ -69,6 +90,7 @@ void engine::stop(clock::time_point deadline) noexcept {
 }
 
 void engine::on_io(std::uint32_t events) noexcept {
+    engine_lock lock(*this);
     if (state_ == state::closed) return;
     if ((events & EPOLLOUT) != 0) {
         if (!flush()) return;
@@ -79,6 +101,7 @@ void engine::on_io(std::uint32_t events) noexcept {
 }
 
 void engine::on_pipe_event(event_kind kind, pipe& p) noexcept {
+    engine_lock lock(*this);
     if (state_ == state::closed || &p != pipe_) return;
     switch (kind) {
     case event_kind::read_activated:
@@ -95,7 +118,7 @@ void engine::on_pipe_event(event_kind kind, pipe& p) noexcept {
 
 void engine::read_input() noexcept {
     int reads = 0;
-    while (state_ != state::closed && !input_paused_ && state_ != state::lingering) {
+    while (state_ != state::closed && !failing_ && !input_paused_ && state_ != state::lingering) {
         if (held_) {
             if (!deliver(*held_)) return;
             held_.reset();
@@ -290,7 +313,7 @@ void engine::resume_input() noexcept {
 // ---------------------------------------------------------------- output
 
 void engine::pump_output() noexcept {
-    while (state_ == state::active || state_ == state::lingering) {
+    while ((state_ == state::active || state_ == state::lingering) && !failing_) {
         while (encoder_.pending() < batch_bytes) {
             message m;
             if (!pipe_->read(m)) break;
@@ -306,6 +329,7 @@ void engine::pump_output() noexcept {
                 close({}, "closed by the socket");
                 return;
             }
+            if (app_output_) return; // the socket's thread sends what it writes
             // Nothing to send: ask the socket to wake us when it writes.
             pipe_->park_reader();
             heavy_fence();
@@ -364,7 +388,11 @@ void engine::on_established() noexcept {
     emit(info_->monitor, event_type::handshake_succeeded, info_->endpoint);
     const auto ivl = info_->options.heartbeat_ivl;
     if (ivl.count() > 0 && peer_minor_ >= 1)
-        heartbeat_timer_ = reactor_.add_timer(clock::now() + ivl, [this] { send_ping(); });
+        heartbeat_timer_ = reactor_.add_timer(clock::now() + ivl, [this] {
+            engine_lock lock(*this);
+            send_ping();
+        });
+    pipe_->set_driver(shared_from_this());
     if (pipe_->peer_closed()) {
         linger(pipe_->peer_linger_deadline());
         return;
@@ -384,19 +412,34 @@ void engine::send_ping() noexcept {
     if (!heartbeat_timeout_timer_) {
         const auto timeout = o.heartbeat_timeout.count() > 0 ? o.heartbeat_timeout : o.heartbeat_ivl;
         heartbeat_timeout_timer_ = reactor_.add_timer(ping_sent_ + timeout, [this, sent = ping_sent_, timeout] {
+            engine_lock lock(*this);
             heartbeat_timeout_timer_ = {};
             if (last_received_ < sent)
                 fail(errc::timed_out, "heartbeat: nothing from the peer within " + ms_text(timeout) + " of a PING");
         });
     }
     if (!flush()) return;
-    heartbeat_timer_ = reactor_.add_timer(ping_sent_ + o.heartbeat_ivl, [this] { send_ping(); });
+    heartbeat_timer_ = reactor_.add_timer(ping_sent_ + o.heartbeat_ivl, [this] {
+        engine_lock lock(*this);
+        send_ping();
+    });
 }
 
 void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
     peer_ttl_ = ttl;
+    if (!on_reactor()) { // timers live on the reactor
+        try {
+            reactor_.post([self = shared_from_this(), ttl] {
+                engine_lock lock(*self);
+                if (self->state_ != state::closed) self->arm_ttl(ttl);
+            });
+        } catch (...) {
+        }
+        return;
+    }
     if (ttl_timer_) return;
     ttl_timer_ = reactor_.add_timer(last_received_ + ttl, [this] {
+        engine_lock lock(*this);
         ttl_timer_ = {};
         if (clock::now() - last_received_ >= peer_ttl_) {
             fail(errc::timed_out, "heartbeat: nothing from the peer within its TTL of " + ms_text(peer_ttl_));
@@ -417,6 +460,7 @@ void engine::linger(clock::time_point deadline) noexcept {
     set_events(false, out_enabled_);
     if (deadline != clock::time_point::max()) {
         linger_timer_ = reactor_.add_timer(deadline, [this] {
+            engine_lock lock(*this);
             linger_timer_ = {};
             fail(errc::timed_out, "linger period over with messages still unsent");
         });
@@ -453,15 +497,35 @@ void engine::fail(errc code, std::string detail) noexcept {
 }
 
 void engine::close(std::error_code why, std::string detail) noexcept {
+    if (state_ == state::closed || failing_) return;
+    if (on_reactor()) {
+        close_now(why, std::move(detail));
+        return;
+    }
+    // The socket's thread found the connection broken: stop moving bytes, let the reactor close.
+    failing_ = true;
+    try {
+        reactor_.post([self = shared_from_this(), why, detail = std::move(detail)]() mutable {
+            engine_lock lock(*self);
+            self->failing_ = false;
+            self->close_now(why, std::move(detail));
+        });
+    } catch (...) {
+    }
+}
+
+void engine::close_now(std::error_code why, std::string detail) noexcept {
     if (state_ == state::closed) return;
     state_ = state::closed;
-    for (auto* t : {&handshake_timer_, &heartbeat_timer_, &heartbeat_timeout_timer_, &ttl_timer_, &linger_timer_})
+    for (auto* t : {&handshake_timer_, &heartbeat_timer_, &heartbeat_timeout_timer_, &ttl_timer_, &linger_timer_,
+                    &watchdog_timer_})
         reactor_.cancel_timer(*t);
     if (registered_) reactor_.remove(fd_);
     registered_ = false;
     ::close(fd_);
     fd_ = -1;
     held_.reset();
+    if (pipe_ != nullptr && handshake_done_) pipe_->set_driver(nullptr);
     if (pipe_ != nullptr && !borrowed_) {
         pipe_->handler = nullptr;
         pipe_->close(clock::time_point::max()); // what was received stays readable
@@ -473,6 +537,185 @@ void engine::close(std::error_code why, std::string detail) noexcept {
         emit(info_->monitor, event_type::handshake_failed, info_->endpoint, why, detail);
     owner_.engine_closed(*this, handshake_done_, why);
     reactor_.retire(this);
+}
+
+// ---------------------------------------------------------------- the socket's thread
+
+void engine::unlock_io() noexcept {
+    for (;;) {
+        io_mutex_.unlock();
+        // A flush asked for while we held the lock is ours to serve, unless someone else
+        // has taken the lock since (they will see the request).
+        if (!flush_requested_.load(std::memory_order_acquire) || !io_mutex_.try_lock()) return;
+        if (flush_requested_.exchange(false, std::memory_order_acq_rel) &&
+            (state_ == state::active || state_ == state::lingering) && !failing_) {
+            if (on_reactor())
+                pump_output();
+            else
+                app_flush();
+        }
+    }
+}
+
+void engine::after_write() noexcept {
+    flush_requested_.store(true, std::memory_order_release);
+    if (!io_mutex_.try_lock()) return; // the holder serves the request when it lets go
+    flush_requested_.store(false, std::memory_order_relaxed);
+    if (state_ == state::active && !failing_ && encoder_.empty()) {
+        const auto now = clock::now();
+        const bool burst = now - last_app_flush_ < burst_gap;
+        last_app_flush_ = now;
+        if (burst) {
+            if (app_output_) { // hand the burst to the reactor, which batches it
+                app_output_ = false;
+                try {
+                    reactor_.post([self = shared_from_this()] {
+                        engine_lock lock(*self);
+                        self->pump_output();
+                    });
+                } catch (...) {
+                    app_output_ = true;
+                }
+            }
+            // In reactor output the reactor is draining, or was told by the pipe.
+        } else {
+            if (!app_output_) {
+                app_output_ = true;
+                if (output_parked_) { // we send from now on: writes need not wake the reactor
+                    output_parked_ = false;
+                    pipe_->unpark_reader(); // if the socket already posted, the event finds an empty pipe
+                }
+            }
+            app_flush();
+        }
+    }
+    // With data still in the encoder the reactor is writing (EPOLLOUT); it takes what follows.
+    unlock_io();
+}
+
+void engine::app_flush() noexcept {
+    while ((state_ == state::active || state_ == state::lingering) && !failing_) {
+        while (encoder_.pending() < batch_bytes) {
+            message m;
+            if (!pipe_->read(m)) break;
+            try {
+                encoder_.add(std::move(m), false);
+            } catch (const std::bad_alloc&) {
+                fail(errc::protocol_error, "out of memory encoding a message");
+                return;
+            }
+        }
+        if (encoder_.empty() || !flush() || !encoder_.empty()) return;
+    }
+}
+
+bool engine::poll_input() noexcept {
+    if (!io_mutex_.try_lock()) return false; // the reactor holds it: it delivers what arrives
+    bool got = false;
+    if (state_ == state::active && !failing_) {
+        if (!app_input_) take_input(true);
+        last_app_poll_ = clock::now();
+        got = app_read();
+    }
+    unlock_io();
+    return got;
+}
+
+bool engine::app_read() noexcept {
+    bool delivered = false;
+    for (int reads = 0; state_ == state::active && !failing_;) {
+        if (held_) {
+            if (!pipe_->write(held_->body)) return true; // the socket has plenty to read
+            held_.reset();
+            delivered = true;
+        }
+        zmtp::decoder::frame f;
+        const auto st = decoder_.next(f);
+        if (st == zmtp::decoder::status::frame) {
+            if (f.command) {
+                if (!handle_command(f.body)) return delivered;
+                continue;
+            }
+            if (!pipe_->write(f.body)) {
+                held_ = std::move(f);
+                return true;
+            }
+            delivered = true;
+            continue;
+        }
+        if (st == zmtp::decoder::status::error) {
+            fail(decoder_.error_code(), decoder_.error_reason());
+            return delivered;
+        }
+        if (delivered || reads++ == 2) return delivered; // let the socket take what came
+        const auto target = decoder_.read_target();
+        const ssize_t n = ::recv(fd_, target.data(), target.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            decoder_.received(static_cast<std::size_t>(n));
+            last_received_ = clock::now();
+        } else if (n == 0) {
+            close({}, "the peer closed the connection");
+            return delivered;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return delivered;
+        } else if (errno != EINTR) {
+            close(system_error_code(errno), std::string("read failed: ") + std::strerror(errno));
+            return delivered;
+        }
+    }
+    return delivered;
+}
+
+void engine::take_input(bool app) noexcept {
+    if (app) { // the socket reads from now on: the reactor stops watching input
+        app_input_ = true;
+        input_paused_ = false; // what the reactor held back, the socket delivers
+        set_events(false, out_enabled_);
+        try {
+            reactor_.post([self = shared_from_this()] {
+                engine_lock lock(*self);
+                self->arm_watchdog();
+            });
+        } catch (...) {
+        }
+        return;
+    }
+    app_input_ = false;
+    if (state_ != state::active || failing_) return;
+    set_events(true, out_enabled_);
+    // Frames already read from the descriptor will not make it readable again: deliver them.
+    if (held_ || !decoder_.idle()) {
+        if (on_reactor()) {
+            read_input();
+        } else {
+            try {
+                reactor_.post([self = shared_from_this()] {
+                    engine_lock lock(*self);
+                    if (!self->app_input_) self->read_input();
+                });
+            } catch (...) {
+            }
+        }
+    }
+}
+
+void engine::arm_watchdog() noexcept {
+    if (!app_input_ || watchdog_timer_ || state_ == state::closed) return;
+    watchdog_timer_ = reactor_.add_timer(clock::now() + input_watchdog, [this] {
+        engine_lock lock(*this);
+        watchdog_timer_ = {};
+        if (!app_input_ || state_ == state::closed) return;
+        if (clock::now() - last_app_poll_ >= input_watchdog)
+            take_input(false); // the socket stopped polling: PINGs and data must still be read
+        else
+            arm_watchdog();
+    });
+}
+
+void engine::before_sleep() noexcept {
+    io_mutex_.lock();
+    if (app_input_) take_input(false);
+    unlock_io();
 }
 
 } // namespace volley::detail

@@ -9,16 +9,32 @@
 // Anything wrong on the wire (a bad greeting, an impossible frame, a
 // message over maxmsgsize, a silent peer) closes only this connection, with
 // a monitor event that names the cause.
+//
+// Two threads may move the bytes, one at a time (io_mutex_): the reactor,
+// and the socket's own thread through the pipe_driver hooks. That is what
+// keeps thread hand-offs off the common path:
+// - output: after the socket writes a message, its thread sends it at once
+//   ("app output") unless sends come in a burst, which the reactor then
+//   drains, many messages per writev ("reactor output"). In app output the
+//   pipe's reader stays active, so writes post no events.
+// - input: a socket with an empty pipe reads the connection itself and
+//   decodes only what its pipe has room for ("app input"); meanwhile the
+//   reactor does not watch the descriptor. It takes input back when the
+//   socket is about to sleep, or when the socket has not polled for a while.
+// Whatever only the reactor may do (close, timers) is posted to it.
 #pragma once
 
 #include "mailbox.hpp"
 #include "options.hpp"
+#include "pipe.hpp"
 #include "reactor.hpp"
 #include "zmtp/decoder.hpp"
 #include "zmtp/encoder.hpp"
 #include "zmtp/wire.hpp"
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -48,7 +64,10 @@ public:
     virtual void engine_closed(engine& e, bool established, std::error_code why) noexcept = 0;
 };
 
-class engine final : public io_handler, public pipe_handler {
+class engine_lock;
+
+class engine final : public io_handler, public pipe_handler, public pipe_driver,
+                     public std::enable_shared_from_this<engine> {
 public:
     // `fd`: a connected, non-blocking stream socket, now owned by the engine.
     // `borrowed`: the connector's pipe end (kept across reconnects), or nullptr for an
@@ -67,10 +86,23 @@ public:
     // True once the handshake succeeded (the connection has a pipe to the socket).
     bool established() const noexcept { return handshake_done_; }
 
+    // pipe_driver: the socket's thread.
+    void after_write() noexcept override;
+    bool poll_input() noexcept override;
+    void before_sleep() noexcept override;
+
 private:
+    friend class engine_lock;
     enum class state { greeting, handshake, active, lingering, closed };
 
+    // All below run with io_mutex_ held.
+    void unlock_io() noexcept;
     void read_input() noexcept;
+    bool app_read() noexcept;
+    void app_flush() noexcept;
+    void take_input(bool app) noexcept;
+    void arm_watchdog() noexcept;
+    bool on_reactor() const noexcept { return reactor_.in_thread(); }
     bool take_greeting() noexcept;
     bool handle_frame(zmtp::decoder::frame& f) noexcept;
     bool handle_ready(const message& body) noexcept;
@@ -85,7 +117,10 @@ private:
     void send_ping() noexcept;
     void arm_ttl(std::chrono::milliseconds ttl) noexcept;
     void fail(errc code, std::string detail) noexcept;
+    // Closes now on the reactor; from the socket's thread, marks the engine failed and
+    // posts the close.
     void close(std::error_code why, std::string detail) noexcept;
+    void close_now(std::error_code why, std::string detail) noexcept;
 
     reactor& reactor_;
     int fd_;
@@ -108,6 +143,15 @@ private:
     bool out_enabled_ = false;
     bool input_paused_ = false;  // the pipe to the socket is full
     bool output_parked_ = false; // the pipe from the socket was empty: it posts when it fills
+    bool failing_ = false;       // a close is posted to the reactor
+
+    std::mutex io_mutex_;
+    std::atomic<bool> flush_requested_{false}; // the socket wrote while the lock was taken
+    bool app_output_ = false;                  // the socket's thread sends (see above)
+    bool app_input_ = false;                   // the socket's thread reads (see above)
+    clock::time_point last_app_flush_{};
+    clock::time_point last_app_poll_{};
+    reactor::timer_id watchdog_timer_;
 
     clock::time_point last_received_;
     clock::time_point ping_sent_;

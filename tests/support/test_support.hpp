@@ -1,27 +1,92 @@
 // SPDX-License-Identifier: MPL-2.0
-// Helpers shared by the tests: unique endpoint names, and a latch-style
-// gate to line threads up without sleeping.
+// Helpers shared by the tests: unique endpoints per transport, and waiting
+// for connections through monitor events (never with sleeps).
 #pragma once
 
 #include <volley/volley.hpp>
 
 #include "socket_base.hpp" // peer counts, for tests that check attachments
 
+#include <doctest/doctest.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <string>
+#include <unistd.h>
 
 namespace support {
 
-// A fresh inproc endpoint name, unique within the process.
+using namespace std::chrono_literals;
+
+/// A fresh inproc endpoint name, unique within the process.
 inline std::string inproc_endpoint() {
     static std::atomic<int> next{0};
     return "inproc://test-" + std::to_string(next.fetch_add(1));
 }
 
-// Milliseconds elapsed since `start`.
+/// A fresh ipc endpoint (a file in /tmp, unique to this process).
+inline std::string ipc_endpoint() {
+    static std::atomic<int> next{0};
+    return "ipc:///tmp/volley-test-" + std::to_string(::getpid()) + "-" + std::to_string(next.fetch_add(1)) + ".ipc";
+}
+
+/// Milliseconds elapsed since `start`.
 inline long long ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// Waits (bounded) for an event of `type` on `m`; fails the test case if none comes.
+inline volley::monitor_event expect_event(const volley::monitor& m, volley::event_type type,
+                                          std::chrono::milliseconds timeout = 10s) {
+    auto e = m.wait_for(type, timeout);
+    REQUIRE_MESSAGE(e.has_value(), "no " << volley::to_string(type) << " event within " << timeout.count() << " ms");
+    return *e;
+}
+
+// The transports the conformance suite runs on. Each says where to bind (the test then
+// connects to last_endpoint()) and whether it is a byte stream (reconnects, refusals).
+struct inproc_scheme {
+    static constexpr const char* name = "inproc";
+    static constexpr bool stream = false;
+    static std::string bind_endpoint() { return inproc_endpoint(); }
+};
+struct ipc_scheme {
+    static constexpr const char* name = "ipc";
+    static constexpr bool stream = true;
+    static std::string bind_endpoint() { return ipc_endpoint(); }
+};
+struct tcp_scheme {
+    static constexpr const char* name = "tcp";
+    static constexpr bool stream = true;
+    static std::string bind_endpoint() { return "tcp://127.0.0.1:*"; }
+};
+
+/// Two connected sockets: `a` bound, `b` connected, both past the handshake.
+struct connected_pair {
+    volley::socket a;
+    volley::socket b;
+    std::string endpoint;
+};
+
+/// Binds `a` (type ta) at `endpoint`, connects `b` (type tb) and returns once both report
+/// handshake_succeeded (nng's nuts_marry): no sleeps, and messages flow at once.
+inline connected_pair pair_up(volley::context& ctx, volley::socket_type ta, volley::socket_type tb,
+                              const std::string& endpoint) {
+    volley::socket a(ctx, ta), b(ctx, tb);
+    auto ma = a.monitor();
+    auto mb = b.monitor();
+    a.bind(endpoint);
+    const std::string resolved = a.last_endpoint();
+    b.connect(resolved);
+    expect_event(ma, volley::event_type::handshake_succeeded);
+    expect_event(mb, volley::event_type::handshake_succeeded);
+    return {std::move(a), std::move(b), resolved};
+}
+
+template <class Scheme>
+connected_pair pair_up(volley::context& ctx, volley::socket_type ta, volley::socket_type tb) {
+    return pair_up(ctx, ta, tb, Scheme::bind_endpoint());
 }
 
 } // namespace support

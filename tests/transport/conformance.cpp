@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MPL-2.0
+// The transport conformance suite: written once, run on every transport
+// (doctest TEST_CASE_TEMPLATE_DEFINE, like nng's NUTS_DECLARE_TRAN_TESTS).
+// Whatever a socket promises must hold whichever scheme its endpoint names.
+#include "support/test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <set>
+#include <thread>
+#include <vector>
+
+using namespace volley;
+using namespace std::chrono_literals;
+using support::connected_pair;
+
+namespace {
+
+// A port nobody listens on right now (tcp), a path nobody bound (ipc), an unused name.
+template <class Scheme>
+std::string unused_endpoint() {
+    if constexpr (std::is_same_v<Scheme, support::tcp_scheme>) {
+        context probe_ctx;
+        socket probe(probe_ctx, socket_type::pull);
+        probe.bind("tcp://127.0.0.1:*");
+        return probe.last_endpoint(); // closed when probe goes: free again (SO_REUSEADDR)
+    } else {
+        return Scheme::bind_endpoint();
+    }
+}
+
+} // namespace
+
+TEST_CASE_TEMPLATE_DEFINE("a message crosses both ways", Scheme, exchange) {
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pair, socket_type::pair);
+    REQUIRE(p.b.send("ping").ok());
+    CHECK(p.a.recv().value() == "ping");
+    REQUIRE(p.a.send("pong").ok());
+    CHECK(p.b.recv().value() == "pong");
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a multipart message arrives whole, frames in order", Scheme, multipart_whole) {
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pair, socket_type::pair);
+    REQUIRE(p.a.send(multipart{"one", "", "three"}).ok());
+    auto got = p.b.recv_multipart();
+    REQUIRE(got.ok());
+    REQUIRE(got->size() == 3);
+    CHECK((*got)[0] == "one");
+    CHECK((*got)[1].empty());
+    CHECK((*got)[2] == "three");
+}
+
+TEST_CASE_TEMPLATE_DEFINE("0-byte and 4 MiB messages arrive intact", Scheme, sizes) {
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pair, socket_type::pair);
+    message big(std::size_t{4} << 20);
+    for (std::size_t i = 0; i < big.size(); ++i) big.data()[i] = static_cast<std::byte>(i * 31 + 7);
+    const message copy = big;
+    REQUIRE(p.a.send(message()).ok());
+    REQUIRE(p.a.send(std::move(big)).ok());
+    CHECK(p.b.recv().value().empty());
+    auto got = p.b.recv();
+    REQUIRE(got.ok());
+    REQUIRE(got->size() == copy.size());
+    CHECK(std::memcmp(got->data(), copy.data(), copy.size()) == 0);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("the high-water mark bounds what is queued, and nothing queued is lost", Scheme, hwm) {
+    context ctx;
+    socket push(ctx, socket_type::push), pull(ctx, socket_type::pull);
+    push.set(opt::sndhwm, 10);
+    pull.set(opt::rcvhwm, 10);
+    auto mp = push.monitor();
+    pull.bind(Scheme::bind_endpoint());
+    push.connect(pull.last_endpoint());
+    support::expect_event(mp, event_type::handshake_succeeded);
+    // The peer does not read: sends are accepted up to the marks (plus what the kernel
+    // buffers for stream transports), then refused. The bound proves back-pressure works.
+    const message body(std::size_t{1000});
+    int sent = 0;
+    const auto start = std::chrono::steady_clock::now();
+    while (sent < 1'000'000 && support::ms_since(start) < 10'000) {
+        if (push.send(message(body), send_flags::dontwait).ok()) {
+            ++sent;
+            continue;
+        }
+        // Refused: make sure it stays refused (a stream transport may still be moving bytes
+        // into the kernel), by trying again after the I/O thread had time to fill it.
+        push.set(opt::sndtimeo, 200ms);
+        if (!push.send(message(body)).ok()) break;
+        ++sent;
+    }
+    CHECK(sent >= 10);
+    CHECK(sent < 1'000'000);
+    INFO(Scheme::name << ": " << sent << " messages accepted before the high-water mark");
+    pull.set(opt::rcvtimeo, 5s);
+    int received = 0;
+    while (received < sent && pull.recv().ok()) ++received;
+    CHECK(received == sent);
+    CHECK(pull.recv(recv_flags::dontwait).error() == errc::would_block);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a connect made before the bind delivers once the bind comes", Scheme, connect_first) {
+    context ctx;
+    const std::string ep = unused_endpoint<Scheme>();
+    socket push(ctx, socket_type::push), pull(ctx, socket_type::pull);
+    push.set(opt::reconnect_ivl, 10ms);
+    push.connect(ep);
+    REQUIRE(push.send("early", send_flags::dontwait).ok()); // queued in the pipe
+    pull.bind(ep);
+    pull.set(opt::rcvtimeo, 10s);
+    CHECK(pull.recv().value() == "early");
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a connection comes back after the peer restarts", Scheme, reconnect) {
+    if constexpr (!Scheme::stream) return; // inproc has no connection to lose
+    context ctx;
+    socket push(ctx, socket_type::push);
+    push.set(opt::reconnect_ivl, 10ms);
+    auto mp = push.monitor();
+    std::string ep;
+    {
+        socket pull(ctx, socket_type::pull);
+        pull.bind(Scheme::bind_endpoint());
+        ep = pull.last_endpoint();
+        push.connect(ep);
+        support::expect_event(mp, event_type::handshake_succeeded);
+        REQUIRE(push.send("before").ok());
+        pull.set(opt::rcvtimeo, 10s);
+        CHECK(pull.recv().value() == "before");
+    } // the peer goes away
+    support::expect_event(mp, event_type::disconnected);
+    socket pull2(ctx, socket_type::pull);
+    pull2.bind(ep);
+    support::expect_event(mp, event_type::handshake_succeeded);
+    REQUIRE(push.send("after").ok());
+    pull2.set(opt::rcvtimeo, 10s);
+    CHECK(pull2.recv().value() == "after");
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a refused connection is retried, and reported", Scheme, refused) {
+    if constexpr (!Scheme::stream) return; // an inproc connect waits for its bind instead
+    context ctx;
+    socket push(ctx, socket_type::push);
+    push.set(opt::reconnect_ivl, 20ms);
+    auto mp = push.monitor();
+    push.connect(unused_endpoint<Scheme>());
+    const auto first = support::expect_event(mp, event_type::connect_retried);
+    CHECK(first.error);
+    CHECK(first.interval >= 20ms);
+    support::expect_event(mp, event_type::connect_retried); // and again
+    CHECK(push.send("nobody", send_flags::dontwait).ok()); // queued, not lost, not an error
+}
+
+TEST_CASE_TEMPLATE_DEFINE("close with linger flushes what was sent", Scheme, linger_flush) {
+    context ctx;
+    socket pull(ctx, socket_type::pull);
+    pull.bind(Scheme::bind_endpoint());
+    constexpr int count = 1000;
+    {
+        socket push(ctx, socket_type::push);
+        auto mp = push.monitor();
+        push.set(opt::linger, 10s);
+        push.connect(pull.last_endpoint());
+        support::expect_event(mp, event_type::handshake_succeeded);
+        for (int i = 0; i < count; ++i) REQUIRE(push.send(std::to_string(i)).ok());
+    } // closed at once, with everything still queued
+    pull.set(opt::rcvtimeo, 10s);
+    int next = 0;
+    for (; next < count; ++next) {
+        auto m = pull.recv();
+        if (!m || m.value() != std::to_string(next)) break;
+    }
+    CHECK(next == count);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("one bind serves 100 peers", Scheme, many_peers) {
+    context ctx;
+    socket pull(ctx, socket_type::pull);
+    auto mp = pull.monitor();
+    pull.bind(Scheme::bind_endpoint());
+    const std::string ep = pull.last_endpoint();
+    constexpr int peers = 100;
+    std::vector<socket> pushes;
+    pushes.reserve(peers);
+    for (int i = 0; i < peers; ++i) {
+        pushes.emplace_back(ctx, socket_type::push);
+        pushes.back().connect(ep);
+    }
+    for (int i = 0; i < peers; ++i) support::expect_event(mp, event_type::handshake_succeeded);
+    for (int i = 0; i < peers; ++i) REQUIRE(pushes[static_cast<std::size_t>(i)].send(std::to_string(i)).ok());
+    pull.set(opt::rcvtimeo, 10s);
+    std::set<std::string> got;
+    for (int i = 0; i < peers; ++i) {
+        auto m = pull.recv();
+        REQUIRE(m.ok());
+        got.insert(m->to_string());
+    }
+    CHECK(got.size() == peers);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("a stream of 100000 small messages arrives complete and in order", Scheme, stream_order) {
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pull, socket_type::push);
+    constexpr int count = 100'000;
+    std::thread sender([&] {
+        for (int i = 0; i < count; ++i) CHECK(p.b.send(std::to_string(i)).ok());
+    });
+    p.a.set(opt::rcvtimeo, 10s);
+    int next = 0;
+    for (; next < count; ++next) {
+        auto m = p.a.recv();
+        if (!m || m.value() != std::to_string(next)) break;
+    }
+    sender.join();
+    CHECK(next == count);
+}
+
+TEST_CASE_TEMPLATE_DEFINE("an incompatible peer is refused", Scheme, incompatible) {
+    context ctx;
+    socket a(ctx, socket_type::push), b(ctx, socket_type::push);
+    auto mb = b.monitor();
+    a.bind(Scheme::bind_endpoint());
+    std::error_code ec;
+    b.connect(a.last_endpoint(), ec);
+    if (ec) { // inproc knows at once
+        CHECK(ec == errc::incompatible_socket_type);
+        return;
+    }
+    const auto e = support::expect_event(mb, event_type::handshake_failed);
+    CHECK(e.error == errc::incompatible_socket_type);
+    CHECK(e.detail.find("PUSH") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE_INSTANTIATE(exchange, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(multipart_whole, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(sizes, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(hwm, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(connect_first, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(reconnect, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(refused, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(linger_flush, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
