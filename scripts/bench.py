@@ -5,95 +5,320 @@ alternately, several runs each, and prints a Markdown table of medians
 (with min-max) and the volley/libzmq ratio. Saves the table to
 <build>/results.md and every raw figure to <build>/results.json.
 
+inproc runs the one-process tools (inproc_lat, inproc_thr). ipc and tcp run
+libzmq's network tools in pairs: local_* binds, remote_* connects, in two
+processes; latency is printed by remote_lat, throughput by local_thr.
+remote_* is started once local_* listens (seen in /proc/net), so that
+remote_lat's clock does not include a reconnect interval; both libraries
+tolerate connecting first anyway. mixed runs volley's local_thr against
+libzmq's zmq_remote_thr over tcp, with volley on both ends as the baseline.
+
 Each tool prints libzmq's output ("average latency: X [us]",
 "mean throughput: N [msg/s]"); the figures are parsed from there.
+Any failure or timeout is fatal, unless --libzmq-only leaves volley out.
 """
 import argparse
 import json
+import os
 import pathlib
 import re
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
-SIZES = [1, 64, 1024, 65536]
+INPROC_SIZES = [1, 64, 1024, 65536]
+NET_SIZES = [1, 64, 1024, 65536, 1048576]
+TRANSPORTS = ["inproc", "ipc", "tcp", "mixed"]
 
-# (tool, unit, better, size -> count argument, targets {size: (op, ratio)})
-TOOLS = [
-    ("inproc_lat", "us", "lower", lambda size: 10000, {1: ("<=", 0.2), 64: ("<=", 0.2)}),
-    ("inproc_thr", "msg/s", "higher", lambda size: 200000 if size >= 65536 else 2000000, {64: (">=", 2.0)}),
-]
+KIB = 1024
 
+
+def inproc_lat_count(size):
+    return 10000
+
+
+def inproc_thr_count(size):
+    return 200000 if size >= 64 * KIB else 2000000
+
+
+# Counts for the network tools: a libzmq run takes roughly 0.2-1 s on the 2-vCPU VM they were tuned on.
+def net_lat_count(size):
+    return 10000 if size <= 1024 else 2000 if size <= 64 * KIB else 500
+
+
+def net_thr_count(size):
+    return 2000000 if size <= 64 else 500000 if size <= 1024 else 10000 if size <= 64 * KIB else 1000
+
+
+# size -> (op, bound) for the ratio volley median / libzmq median.
+INPROC_LAT_TARGETS = {1: ("<=", 0.2), 64: ("<=", 0.2)}
+INPROC_THR_TARGETS = {64: (">=", 2.0)}
+NET_LAT_TARGETS = {1: ("<=", 0.5), 64: ("<=", 0.5)}
+NET_THR_TARGETS = {64: (">=", 1.5), 65536: (">=", 1.5), 1048576: (">=", 1.0)}
+
+
+def perf_tool(build, lib, name):
+    """Path of tool `name` (e.g. "local_thr") in the volley or libzmq build."""
+    if lib == "volley":
+        return build / "perf" / name
+    return build / "perf" / "zmq" / f"zmq_{name}"
+
+
+def benches(build):
+    """Every comparison: transport, kind, sizes, count, targets and the two
+    variants (label, local tool, remote tool or None). The ratio is first
+    variant / second variant."""
+    out = []
+    for kind, count, targets in (("lat", inproc_lat_count, INPROC_LAT_TARGETS),
+                                 ("thr", inproc_thr_count, INPROC_THR_TARGETS)):
+        out.append({"transport": "inproc", "kind": kind, "tool": f"inproc_{kind}", "sizes": INPROC_SIZES,
+                    "count": count, "targets": targets,
+                    "variants": [(lib, perf_tool(build, lib, f"inproc_{kind}"), None) for lib in ("volley", "libzmq")]})
+    for transport in ("ipc", "tcp"):
+        for kind, count, targets in (("lat", net_lat_count, NET_LAT_TARGETS), ("thr", net_thr_count, NET_THR_TARGETS)):
+            out.append({"transport": transport, "kind": kind, "tool": f"local_{kind} + remote_{kind}",
+                        "sizes": NET_SIZES, "count": count, "targets": targets,
+                        "variants": [(lib, perf_tool(build, lib, f"local_{kind}"), perf_tool(build, lib, f"remote_{kind}"))
+                                     for lib in ("volley", "libzmq")]})
+    out.append({"transport": "mixed", "kind": "thr", "tool": "local_thr + zmq_remote_thr", "sizes": [64, 65536],
+                "count": net_thr_count, "targets": {},
+                "variants": [("mixed", perf_tool(build, "volley", "local_thr"), perf_tool(build, "libzmq", "remote_thr")),
+                             ("volley", perf_tool(build, "volley", "local_thr"), perf_tool(build, "volley", "remote_thr"))]})
+    return out
+
+
+UNITS = {"lat": "us", "thr": "msg/s"}
 PATTERNS = {
-    "us": re.compile(r"average latency: ([0-9.]+) \[us\]"),
-    "msg/s": re.compile(r"mean throughput: ([0-9]+) \[msg/s\]"),
+    "lat": re.compile(r"average latency: ([0-9.]+) \[us\]"),
+    "thr": re.compile(r"mean throughput: ([0-9]+) \[msg/s\]"),
 }
 
 
-def run_tool(path, args, unit, timeout):
+def run_tool(path, args, kind, timeout):
     cmd = [str(path)] + [str(a) for a in args]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"{' '.join(cmd)}: no result within {timeout} s")
-    match = PATTERNS[unit].search(out.stdout)
+    match = PATTERNS[kind].search(out.stdout)
     if out.returncode != 0 or not match:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {out.returncode}): {out.stdout.strip()} {out.stderr.strip()}")
     return float(match.group(1))
 
 
-def fmt(value, unit):
-    if unit == "us":
-        return f"{value:.2f} us"
-    return f"{value / 1e6:.2f} M msg/s"
+ipc_serial = 0
 
 
-def summary(values, unit):
-    return f"{fmt(statistics.median(values), unit)} ({fmt(min(values), unit)} - {fmt(max(values), unit)})"
+def new_endpoint(transport):
+    """A fresh endpoint: a tcp port free right now, or an ipc path unique to this run."""
+    global ipc_serial
+    if transport == "ipc":
+        ipc_serial += 1
+        return f"ipc:///tmp/volley-bench-{os.getpid()}-{ipc_serial}.ipc"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+def listening(endpoint):
+    """True when something listens at `endpoint`, or when /proc/net cannot tell."""
+    try:
+        if endpoint.startswith("tcp://"):
+            port = int(endpoint.rsplit(":", 1)[1])
+            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+                with open(table) as f:
+                    for line in f.readlines()[1:]:
+                        fields = line.split()
+                        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                            return True
+            return False
+        path = endpoint[len("ipc://"):]
+        with open("/proc/net/unix") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 8 and fields[7] == path and int(fields[3], 16) & 0x10000:
+                    return True
+        return False
+    except OSError:
+        return True
+
+
+def run_pair(local, remote, kind, transport, size, count, timeout):
+    """One run of local (binds) and remote (connects); returns the figure
+    printed by local_thr or remote_lat. Kills both on failure or timeout."""
+    endpoint = new_endpoint("tcp" if transport == "mixed" else transport)
+    args = [endpoint, str(size), str(count)]
+    cmds = {"local": [str(local)] + args, "remote": [str(remote)] + args}
+    procs, outs = {}, {}
+    deadline = time.monotonic() + timeout
+
+    def output(role):
+        outs[role].seek(0)
+        return outs[role].read().decode(errors="replace").strip()
+
+    def describe():
+        return "; ".join(f"{' '.join(cmds[r])} exit {procs[r].returncode}: {output(r)}" for r in procs)
+
+    def kill_all():
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+
+    try:
+        for role in ("local", "remote"):
+            outs[role] = tempfile.TemporaryFile()
+            procs[role] = subprocess.Popen(cmds[role], stdout=outs[role], stderr=subprocess.STDOUT)
+            if role == "local":
+                # Connecting first is tolerated, but would put a reconnect interval on remote_lat's clock.
+                settle = time.monotonic() + 5
+                while procs["local"].poll() is None and not listening(endpoint):
+                    if time.monotonic() > settle:
+                        print(f"bench: {cmds['local'][0]} not seen listening at {endpoint} after 5 s; "
+                              f"starting the remote side anyway", file=sys.stderr)
+                        break
+                    time.sleep(0.001)
+        while any(p.poll() is None for p in procs.values()):
+            if any(p.returncode not in (None, 0) for p in procs.values()):
+                kill_all()
+                raise RuntimeError(f"{transport} {kind} pair failed: {describe()}")
+            if time.monotonic() > deadline:
+                kill_all()
+                raise RuntimeError(f"{transport} {kind} pair: no result within {timeout} s: {describe()}")
+            time.sleep(0.005)
+        if any(p.returncode != 0 for p in procs.values()):
+            raise RuntimeError(f"{transport} {kind} pair failed: {describe()}")
+        match = PATTERNS[kind].search(output("remote" if kind == "lat" else "local"))
+        if not match:
+            raise RuntimeError(f"{transport} {kind} pair printed no figure: {describe()}")
+        return float(match.group(1))
+    finally:
+        kill_all()
+        for f in outs.values():
+            f.close()
+        if endpoint.startswith("ipc://"):
+            pathlib.Path(endpoint[len("ipc://"):]).unlink(missing_ok=True)
+
+
+def scaled(values, kind):
+    """Median and (min - max) in one scale: "12.34 us (12.01 - 13.50)"."""
+    med, lo, hi = statistics.median(values), min(values), max(values)
+    if kind == "lat":
+        return f"{med:.2f} us ({lo:.2f} - {hi:.2f})"
+    scale, prefix = (1e6, "M ") if med >= 1e6 else (1e3, "k ") if med >= 1e3 else (1, "")
+    return f"{med / scale:.2f} {prefix}msg/s ({lo / scale:.2f} - {hi / scale:.2f})"
+
+
+def bandwidth(msgs_per_s, size):
+    b = msgs_per_s * size
+    return f"{b / 1e9:.2f} GB/s" if b >= 1e9 else f"{b / 1e6:.0f} MB/s"
+
+
+def cell(values, kind, size):
+    if not values:
+        return "-"
+    text = scaled(values, kind)
+    if kind == "thr" and size >= 64 * KIB:
+        text += f", {bandwidth(statistics.median(values), size)}"
+    return text
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build/bench", help="build directory with perf/ and perf/zmq/")
     ap.add_argument("--runs", type=int, default=5, help="runs per tool, size and library")
     ap.add_argument("--timeout", type=int, default=300, help="seconds one run may take")
+    ap.add_argument("--only", action="append", choices=TRANSPORTS,
+                    help="run only this transport's section (repeatable); default: all")
+    ap.add_argument("--libzmq-only", action="store_true",
+                    help="leave volley's tools out (and the mixed section): for testing this script")
     args = ap.parse_args()
 
     build = pathlib.Path(args.build)
-    raw = {}
-    for run in range(1, args.runs + 1):
-        print(f"run {run}/{args.runs} ...", file=sys.stderr, flush=True)
-        for tool, unit, _, count, _ in TOOLS:
-            for size in SIZES:
-                # Alternate libraries within each run, so drift hits both alike.
-                for lib, path in (("volley", build / "perf" / tool), ("libzmq", build / "perf" / "zmq" / f"zmq_{tool}")):
-                    value = run_tool(path, [size, count(size)], unit, args.timeout)
-                    raw.setdefault(f"{tool}/{size}/{lib}", []).append(value)
+    selected = []
+    for b in benches(build):
+        if args.only and b["transport"] not in args.only:
+            continue
+        if args.libzmq_only:
+            if b["transport"] == "mixed":
+                continue
+            b["variants"] = [v for v in b["variants"] if v[0] == "libzmq"]
+        selected.append(b)
+    if not selected:
+        sys.exit("bench: nothing to run")
+    missing = sorted({str(path) for b in selected for _, *paths in b["variants"] for path in paths
+                      if path is not None and not path.exists()})
+    if missing:
+        sys.exit(f"bench: missing tools (build {build} first): {', '.join(missing)}")
 
-    lines = [
-        f"| tool | size [B] | volley median (min - max) | libzmq median (min - max) | volley/libzmq | target |",
-        "|---|---:|---|---|---:|---|",
+    raw = {}
+    try:
+        for run in range(1, args.runs + 1):
+            for b in selected:
+                print(f"run {run}/{args.runs}: {b['transport']} {b['kind']} ...", file=sys.stderr, flush=True)
+                for size in b["sizes"]:
+                    count = b["count"](size)
+                    # Alternate the variants within each run, so drift hits both alike.
+                    for label, local, remote in b["variants"]:
+                        if remote is None:
+                            value = run_tool(local, [size, count], b["kind"], args.timeout)
+                        else:
+                            value = run_pair(local, remote, b["kind"], b["transport"], size, count, args.timeout)
+                        raw.setdefault((b["transport"], b["kind"], size, label), []).append(value)
+    except RuntimeError as e:
+        sys.exit(f"bench: FAILED: {e}")
+
+    main_lines = [
+        "| transport | tool | size [B] | volley median (min - max) | libzmq median (min - max) | volley/libzmq | target |",
+        "|---|---|---:|---|---|---:|---|",
+    ]
+    mixed_lines = [
+        "| transport | tool | size [B] | volley PULL, libzmq PUSH median (min - max) "
+        "| volley PULL, volley PUSH median (min - max) | mixed/volley | target |",
+        "|---|---|---:|---|---|---:|---|",
     ]
     results = []
-    for tool, unit, better, count, targets in TOOLS:
-        for size in SIZES:
-            v = raw[f"{tool}/{size}/volley"]
-            z = raw[f"{tool}/{size}/libzmq"]
-            ratio = statistics.median(v) / statistics.median(z)
-            target = ""
-            met = None
-            if size in targets:
-                op, bound = targets[size]
-                met = ratio <= bound if op == "<=" else ratio >= bound
-                target = f"{op} {bound} {'met' if met else 'MISSED'}"
-            lines.append(f"| {tool} | {size} | {summary(v, unit)} | {summary(z, unit)} | {ratio:.3f} | {target} |")
-            results.append({"tool": tool, "size": size, "unit": unit, "better": better, "count": count(size),
-                             "volley": v, "libzmq": z, "ratio": ratio, "target_met": met})
-    note = (f"\n{args.runs} runs each, volley and libzmq alternating; latency is one-way (half the round trip), "
-            f"lower is better; throughput higher is better. Ratio = volley median / libzmq median.\n")
-    table = "\n".join(lines) + "\n" + note
+    for b in selected:
+        labels = ("mixed", "volley") if b["transport"] == "mixed" else ("volley", "libzmq")
+        for size in b["sizes"]:
+            first, second = (raw.get((b["transport"], b["kind"], size, label), []) for label in labels)
+            ratio = statistics.median(first) / statistics.median(second) if first and second else None
+            target, met = "", None
+            if size in b["targets"]:
+                op, bound = b["targets"][size]
+                if ratio is None:
+                    target = f"{op} {bound} -"
+                else:
+                    met = ratio <= bound if op == "<=" else ratio >= bound
+                    target = f"{op} {bound} {'met' if met else 'MISSED'}"
+            ratio_text = "-" if ratio is None else f"{ratio:.3f}"
+            lines = mixed_lines if b["transport"] == "mixed" else main_lines
+            lines.append(f"| {b['transport']} | {b['tool']} | {size} | {cell(first, b['kind'], size)} "
+                         f"| {cell(second, b['kind'], size)} | {ratio_text} | {target} |")
+            results.append({"transport": b["transport"], "tool": b["tool"], "kind": b["kind"], "size": size,
+                            "unit": UNITS[b["kind"]], "better": "lower" if b["kind"] == "lat" else "higher",
+                            "count": b["count"](size), labels[0]: first, labels[1]: second,
+                            "ratio": ratio, "target_met": met})
+
+    sections = []
+    if len(main_lines) > 2:
+        sections.append("\n".join(main_lines))
+    if len(mixed_lines) > 2:
+        sections.append("mixed: volley local_thr (PULL, binds) fed by libzmq's zmq_remote_thr (PUSH, connects) "
+                        "over tcp, against volley on both ends.\n\n" + "\n".join(mixed_lines))
+    note = (f"\n{args.runs} runs each, the two columns alternating; latency is one-way (half the round trip), "
+            f"lower is better; throughput higher is better (GB/s and MB/s are 10^9 and 10^6 bytes/s). "
+            f"Ratio = first median / second median. Latency tools use PAIR in both libraries (volley has "
+            f"no REQ/REP yet); throughput tools use PUSH/PULL.\n")
+    if args.libzmq_only:
+        note += "\n--libzmq-only: volley's tools were not run.\n"
+    table = "\n\n".join(sections) + "\n" + note
     (build / "results.md").write_text(table)
-    (build / "results.json").write_text(json.dumps({"runs": args.runs, "results": results}, indent=2) + "\n")
+    (build / "results.json").write_text(json.dumps({"runs": args.runs, "libzmq_only": args.libzmq_only,
+                                                    "results": results}, indent=2) + "\n")
     print(table)
     print(f"saved {build / 'results.md'} and {build / 'results.json'}", file=sys.stderr)
 

@@ -28,7 +28,10 @@ void connector::start() {
 }
 
 void connector::attempt() noexcept {
-    if (stopped_) return;
+    if (stopped_ && !draining()) {
+        finish();
+        return;
+    }
     fd_ = ::socket(peer_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
         retry({errno, std::system_category()}, std::string("socket() failed: ") + std::strerror(errno));
@@ -76,6 +79,7 @@ void connector::connected() noexcept {
         engine_ = e.get();
         reactor_.adopt(std::move(e));
         engine_->start();
+        if (stopped_) engine_->stop(give_up_); // connected only to deliver what is queued
     } catch (const std::exception& ex) {
         engine_ = nullptr;
         ::close(fd);
@@ -88,9 +92,9 @@ void connector::engine_closed(engine&, bool established, std::error_code why) no
     pipe_->handler = this; // the pipe end is ours again
     if (established) next_ivl_ = info_->options.reconnect_ivl; // a working connection resets the back-off
     if (stopped_ || pipe_->peer_closed()) {
-        if (pipe_->peer_closed() && give_up_ == clock::time_point::max()) give_up_ = pipe_->peer_linger_deadline();
-        // The socket is gone: keep trying only while it still has messages to deliver.
-        if (stopped_ || !pipe_->readable() || clock::now() >= give_up_) {
+        if (pipe_->peer_closed()) give_up_ = std::min(give_up_, pipe_->peer_linger_deadline());
+        // The socket is gone (or the context ends): keep trying only while messages wait.
+        if (!draining()) {
             finish();
             return;
         }
@@ -99,7 +103,7 @@ void connector::engine_closed(engine&, bool established, std::error_code why) no
 }
 
 void connector::retry(std::error_code why, std::string detail) noexcept {
-    if (stopped_) {
+    if (stopped_ && !draining()) {
         finish();
         return;
     }
@@ -130,8 +134,8 @@ void connector::on_pipe_event(event_kind kind, pipe& p) noexcept {
     if (kind == event_kind::peer_closed) {
         // The socket closed while we are not connected: what it queued may still go out if
         // a connection comes up within its linger period.
-        give_up_ = p.peer_linger_deadline();
-        if (!p.readable() || clock::now() >= give_up_) finish();
+        give_up_ = std::min(give_up_, p.peer_linger_deadline());
+        if (!draining()) finish();
     }
     // read_activated: the next connection's engine drains the pipe; write_activated: nothing to do.
 }
@@ -139,13 +143,25 @@ void connector::on_pipe_event(event_kind kind, pipe& p) noexcept {
 void connector::stop(bool context_end) noexcept {
     if (stopped_) return;
     stopped_ = true;
-    reactor_.cancel_timer(retry_timer_);
-    abandon_attempt();
     if (engine_ != nullptr) { // its engine_closed() finishes us
         if (context_end) engine_->stop(deadline_after(info_->options.linger));
         return;
     }
-    finish();
+    // Messages queued for a connection not up yet may still go out within the linger
+    // period: the current attempt, or the next retry, carries on until then. At context end
+    // the socket's linger bounds it; on disconnect or close the socket closes the pipe next,
+    // with its linger, and that event decides.
+    if (context_end)
+        give_up_ = std::min(give_up_, deadline_after(info_->options.linger));
+    else if (pipe_->peer_closed())
+        give_up_ = std::min(give_up_, pipe_->peer_linger_deadline());
+    else
+        return;
+    if (!draining()) finish();
+}
+
+bool connector::draining() noexcept {
+    return pipe_ != nullptr && pipe_->readable() && clock::now() < give_up_;
 }
 
 void connector::abandon_attempt() noexcept {

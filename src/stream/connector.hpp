@@ -40,6 +40,8 @@ private:
     void retry(std::error_code why, std::string detail) noexcept;
     void finish() noexcept;
     void abandon_attempt() noexcept;
+    // Stopped (or the socket closed) with messages still queued and time left to send them.
+    bool draining() noexcept;
 
     reactor& reactor_;
     const stream_family& family_;

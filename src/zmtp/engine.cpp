@@ -83,6 +83,13 @@ void engine::stop(clock::time_point deadline) noexcept {
     engine_lock lock(*this);
     if (state_ == state::closed) return;
     if (!handshake_done_) {
+        // A connection made for messages already queued finishes its handshake and then
+        // delivers them, within the deadline; any other one closes now.
+        if (borrowed_ && pipe_->readable() && clock::now() < deadline) {
+            drain_deadline_ = deadline;
+            arm_linger_timer(deadline);
+            return;
+        }
         close({}, "stopped during the handshake");
         return;
     }
@@ -393,8 +400,8 @@ void engine::on_established() noexcept {
             send_ping();
         });
     pipe_->set_driver(shared_from_this());
-    if (pipe_->peer_closed()) {
-        linger(pipe_->peer_linger_deadline());
+    if (pipe_->peer_closed() || drain_deadline_ != clock::time_point::max()) {
+        linger(pipe_->peer_closed() ? std::min(pipe_->peer_linger_deadline(), drain_deadline_) : drain_deadline_);
         return;
     }
     pump_output(); // what the socket queued before the connection was up
@@ -458,14 +465,18 @@ void engine::linger(clock::time_point deadline) noexcept {
     state_ = state::lingering;
     held_.reset(); // the socket will not read any more
     set_events(false, out_enabled_);
-    if (deadline != clock::time_point::max()) {
-        linger_timer_ = reactor_.add_timer(deadline, [this] {
-            engine_lock lock(*this);
-            linger_timer_ = {};
-            fail(errc::timed_out, "linger period over with messages still unsent");
-        });
-    }
+    arm_linger_timer(deadline);
     pump_output();
+}
+
+void engine::arm_linger_timer(clock::time_point deadline) noexcept {
+    reactor_.cancel_timer(linger_timer_);
+    if (deadline == clock::time_point::max()) return;
+    linger_timer_ = reactor_.add_timer(deadline, [this] {
+        engine_lock lock(*this);
+        linger_timer_ = {};
+        fail(errc::timed_out, "linger period over with messages still unsent");
+    });
 }
 
 void engine::set_events(bool in, bool out) noexcept {

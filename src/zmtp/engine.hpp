@@ -113,6 +113,7 @@ private:
     bool flush() noexcept;
     void on_established() noexcept;
     void linger(clock::time_point deadline) noexcept;
+    void arm_linger_timer(clock::time_point deadline) noexcept;
     void set_events(bool in, bool out) noexcept;
     void send_ping() noexcept;
     void arm_ttl(std::chrono::milliseconds ttl) noexcept;
@@ -160,6 +161,7 @@ private:
     reactor::timer_id heartbeat_timeout_timer_;
     reactor::timer_id ttl_timer_;
     reactor::timer_id linger_timer_;
+    clock::time_point drain_deadline_ = clock::time_point::max(); // stopped before the handshake
     std::chrono::milliseconds peer_ttl_{0};
 };
 

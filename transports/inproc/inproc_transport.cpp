@@ -150,14 +150,19 @@ public:
         }
     }
 
-    // A connector gave up: drop its connects still waiting for a bind.
+    // A connector went away (disconnect or close). Its connects still waiting for a bind
+    // are dropped, unless messages wait in them: a later bind still takes those, and the
+    // binder drops them if the connector's linger period is over by then (as on a stream
+    // transport, where the connector keeps trying to deliver within its linger).
     void cancel(const std::string& name, std::uint64_t id) noexcept {
         std::lock_guard lock(mutex_);
         auto it = pending_.find(name);
         if (it == pending_.end()) return;
         std::erase_if(it->second, [&](pending_connect& w) {
             if (w.connector.endpoint_id != id) return false;
-            w.pair->end(1).close(clock::now());
+            pipe& binder_end = w.pair->end(1);
+            if (binder_end.readable()) return false; // nobody reads this end before the bind
+            binder_end.close(clock::now());
             return true;
         });
         if (it->second.empty()) pending_.erase(it);

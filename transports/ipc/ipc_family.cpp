@@ -9,6 +9,7 @@
 
 #include "stream/stream_transport.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -29,8 +30,13 @@ bool is_abstract(const resolved_address& a) noexcept {
 
 std::string path_of(const resolved_address& a) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&a.storage);
-    const std::size_t n = a.length - offsetof(sockaddr_un, sun_path);
-    if (is_abstract(a)) return "@" + std::string(un->sun_path + 1, n - 1);
+    const std::size_t n = std::min<std::size_t>(a.length - offsetof(sockaddr_un, sun_path), sizeof un->sun_path);
+    if (n == 0) return {};
+    if (is_abstract(a)) {
+        std::string name(n, '@'); // '@' then the name after the leading NUL
+        std::memcpy(name.data() + 1, un->sun_path + 1, n - 1);
+        return name;
+    }
     return std::string(un->sun_path, strnlen(un->sun_path, n));
 }
 

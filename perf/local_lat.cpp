@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MPL-2.0
+// local_lat <bind-to> <message-size> <roundtrip-count>: libzmq's perf tool
+// of the same name and command line, on volley. It binds, then echoes
+// roundtrip-count messages back to remote_lat, checking each one's size;
+// remote_lat does the timing, so this side prints nothing on success, as
+// libzmq's does. libzmq's tools use REQ/REP; volley has no REQ/REP yet, so
+// this tool and perf/zmq/local_lat both use PAIR sockets, pattern for
+// pattern, like the inproc_lat pair. The last reply must reach remote_lat
+// before we exit: linger is set to volley::infinite (libzmq's default)
+// instead of libzmq's one-second sleep before closing.
+#include "perf_common.hpp"
+
+#include <volley/volley.hpp>
+
+#include <system_error>
+
+namespace {
+
+int fail(const char* what, const std::error_code& ec) {
+    std::printf("error in %s: %s\n", what, ec.message().c_str());
+    return 1;
+}
+
+int fail(const char* what, volley::errc e) {
+    return fail(what, volley::make_error_code(e));
+}
+
+} // namespace
+
+int main(int argc, char* argv[]) {
+    perf::args a;
+    if (!perf::parse(argc, argv, true, "local_lat <bind-to> <message-size> <roundtrip-count>", a)) return 1;
+
+    volley::context ctx;
+    volley::socket s(ctx, volley::socket_type::pair);
+    s.set(volley::opt::linger, volley::infinite);
+    std::error_code ec;
+    s.bind(a.endpoint, ec);
+    if (ec) return fail("bind", ec);
+
+    for (long i = 0; i != a.count; ++i) {
+        auto m = s.recv();
+        if (!m) return fail("recv", m.error());
+        if (m->size() != a.message_size) {
+            std::printf("message of incorrect size received\n");
+            return 1;
+        }
+        if (auto r = s.send(std::move(*m)); !r) return fail("send", r.error());
+    }
+    s.close();
+    return 0;
+}

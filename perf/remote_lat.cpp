@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MPL-2.0
+// remote_lat <connect-to> <message-size> <roundtrip-count>: libzmq's perf
+// tool of the same name and output, on volley. It connects to local_lat,
+// sends one zeroed message of message-size bytes and waits for the echo,
+// roundtrip-count times, and prints the mean one-way latency (elapsed time
+// / (2 x roundtrips)). libzmq's tools use REQ/REP; volley has no REQ/REP
+// yet, so this tool and perf/zmq/remote_lat both use PAIR sockets, pattern
+// for pattern, like the inproc_lat pair. The clock runs from the first send,
+// so it includes connection set-up, as libzmq's does.
+#include "perf_common.hpp"
+
+#include <volley/volley.hpp>
+
+#include <cstring>
+#include <system_error>
+
+namespace {
+
+int fail(const char* what, const std::error_code& ec) {
+    std::printf("error in %s: %s\n", what, ec.message().c_str());
+    return 1;
+}
+
+int fail(const char* what, volley::errc e) {
+    return fail(what, volley::make_error_code(e));
+}
+
+} // namespace
+
+int main(int argc, char* argv[]) {
+    perf::args a;
+    if (!perf::parse(argc, argv, true, "remote_lat <connect-to> <message-size> <roundtrip-count>", a)) return 1;
+
+    volley::context ctx;
+    volley::socket s(ctx, volley::socket_type::pair);
+    std::error_code ec;
+    s.connect(a.endpoint, ec);
+    if (ec) return fail("connect", ec);
+
+    volley::message msg(a.message_size);
+    std::memset(msg.data(), 0, a.message_size);
+
+    perf::stopwatch watch;
+    for (long i = 0; i != a.count; ++i) {
+        if (auto r = s.send(std::move(msg)); !r) return fail("send", r.error());
+        auto m = s.recv();
+        if (!m) return fail("recv", m.error());
+        if (m->size() != a.message_size) {
+            std::printf("message of incorrect size received\n");
+            return 1;
+        }
+        msg = std::move(*m);
+    }
+    const double elapsed = watch.elapsed_us();
+
+    perf::print_latency_header(a);
+    perf::print_latency(a, elapsed);
+    return 0;
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MPL-2.0
+// remote_thr <connect-to> <message-size> <message-count>: libzmq's perf tool
+// of the same name and command line, on volley. A PUSH socket connects to
+// local_thr and sends message-count fresh messages of message-size bytes,
+// then closes. It must not exit before local_thr has them all: linger is
+// set to volley::infinite (libzmq's default), where volley's default of
+// 30 s would bound the wait. Prints nothing on success, like libzmq's.
+#include "perf_common.hpp"
+
+#include <volley/volley.hpp>
+
+#include <system_error>
+
+namespace {
+
+int fail(const char* what, const std::error_code& ec) {
+    std::printf("error in %s: %s\n", what, ec.message().c_str());
+    return 1;
+}
+
+int fail(const char* what, volley::errc e) {
+    return fail(what, volley::make_error_code(e));
+}
+
+} // namespace
+
+int main(int argc, char* argv[]) {
+    perf::args a;
+    if (!perf::parse(argc, argv, true, "remote_thr <connect-to> <message-size> <message-count>", a)) return 1;
+
+    volley::context ctx;
+    volley::socket s(ctx, volley::socket_type::push);
+    s.set(volley::opt::linger, volley::infinite);
+    std::error_code ec;
+    s.connect(a.endpoint, ec);
+    if (ec) return fail("connect", ec);
+
+    for (long i = 0; i != a.count; ++i) {
+        if (auto r = s.send(volley::message(a.message_size)); !r) return fail("send", r.error());
+    }
+    s.close();
+    return 0;
+}

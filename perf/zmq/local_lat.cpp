@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MPL-2.0
+// local_lat <bind-to> <message-size> <roundtrip-count> against libzmq,
+// written to zmq.h for side-by-side runs with perf/local_lat. It binds and
+// echoes roundtrip-count messages back to remote_lat, checking each one's
+// size, and prints nothing on success, like libzmq's own tool. That tool
+// uses REQ/REP; volley has no REQ/REP yet, so both builds use PAIR sockets
+// and measure the same pattern. libzmq's default linger (infinite) makes
+// zmq_ctx_term deliver the last reply, so the one-second sleep libzmq's
+// tool takes before closing is left out.
+#include "../perf_common.hpp"
+
+#include <zmq.h>
+
+namespace {
+
+int fail(const char* what) {
+    std::printf("error in %s: %s\n", what, zmq_strerror(zmq_errno()));
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char* argv[]) {
+    perf::args a;
+    if (!perf::parse(argc, argv, true, "local_lat <bind-to> <message-size> <roundtrip-count>", a)) return 1;
+
+    void* ctx = zmq_ctx_new();
+    if (ctx == nullptr) return fail("zmq_ctx_new");
+    void* s = zmq_socket(ctx, ZMQ_PAIR);
+    if (s == nullptr) return fail("zmq_socket");
+    if (zmq_bind(s, a.endpoint.c_str()) != 0) return fail("zmq_bind");
+
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    for (long i = 0; i != a.count; ++i) {
+        if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
+        if (zmq_msg_size(&msg) != a.message_size) {
+            std::printf("message of incorrect size received\n");
+            return 1;
+        }
+        if (zmq_msg_send(&msg, s, 0) < 0) return fail("zmq_msg_send");
+    }
+    zmq_msg_close(&msg);
+
+    if (zmq_close(s) != 0) return fail("zmq_close");
+    if (zmq_ctx_term(ctx) != 0) return fail("zmq_ctx_term");
+    return 0;
+}
