@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace volley::detail {
 
@@ -13,5 +14,19 @@ inline clock::time_point deadline_after(std::chrono::milliseconds timeout) noexc
     if (timeout.count() < 0) return clock::time_point::max();
     return clock::now() + timeout;
 }
+
+// A cheap clock for hot paths that only compare short intervals: the TSC where there is
+// one (a few ns, against tens for clock_gettime on a VM), else the steady clock.
+namespace fast_clock {
+#if defined(__x86_64__) || defined(__i386__)
+inline std::uint64_t now() noexcept { return __builtin_ia32_rdtsc(); }
+#else
+inline std::uint64_t now() noexcept {
+    return static_cast<std::uint64_t>(clock::now().time_since_epoch().count());
+}
+#endif
+// Ticks in `d` (calibrated once against the steady clock).
+std::uint64_t ticks(std::chrono::nanoseconds d) noexcept;
+} // namespace fast_clock
 
 } // namespace volley::detail

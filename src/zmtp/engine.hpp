@@ -115,6 +115,9 @@ private:
     void linger(clock::time_point deadline) noexcept;
     void arm_linger_timer(clock::time_point deadline) noexcept;
     void set_events(bool in, bool out) noexcept;
+    void update_draining() noexcept {
+        reactor_draining_.store(!app_output_ && !output_parked_ && state_ == state::active, std::memory_order_relaxed);
+    }
     void send_ping() noexcept;
     void arm_ttl(std::chrono::milliseconds ttl) noexcept;
     void fail(errc code, std::string detail) noexcept;
@@ -149,8 +152,13 @@ private:
     std::mutex io_mutex_;
     std::atomic<bool> flush_requested_{false}; // the socket wrote while the lock was taken
     bool app_output_ = false;                  // the socket's thread sends (see above)
+    // The reactor owns output and its reader is not parked: it sends whatever the socket
+    // writes, so after_write() need not even take the lock. Written under io_mutex_.
+    std::atomic<bool> reactor_draining_{false};
+    std::uint64_t last_write_ticks_ = 0;        // the socket's thread only
+    std::uint64_t next_poll_ticks_ = 0;         // the socket's thread only
+    std::uint64_t poll_backoff_ = 0;            // the socket's thread only
     bool app_input_ = false;                   // the socket's thread reads (see above)
-    clock::time_point last_app_flush_{};
     clock::time_point last_app_poll_{};
     reactor::timer_id watchdog_timer_;
 

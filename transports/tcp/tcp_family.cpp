@@ -44,6 +44,8 @@ public:
         if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
             host = host.substr(1, host.size() - 2);
             bracketed = true;
+        } else if (host.find_first_of("[]:") != std::string::npos) {
+            return errc::invalid_endpoint; // an IPv6 address needs its brackets
         }
         out = {};
         if (host == "*") {

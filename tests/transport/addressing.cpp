@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MPL-2.0
+// Endpoint forms of the stream transports: tcp wildcards, ephemeral ports,
+// IPv6 and host names; ipc files (stale ones replaced, live ones and
+// non-socket files refused, removed when the endpoint closes), abstract
+// names and ipc://*. And the errors that name what is wrong.
+#include "support/test_support.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+using namespace volley;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool file_exists(const std::string& path) {
+    struct stat st{};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string path_of(const std::string& ipc_uri) {
+    return ipc_uri.substr(std::strlen("ipc://"));
+}
+
+// Messages flow between a socket bound at `bind_at` and one connected to its last_endpoint().
+void check_exchange(context& ctx, const std::string& bind_at) {
+    auto p = support::pair_up(ctx, socket_type::pair, socket_type::pair, bind_at);
+    REQUIRE(p.b.send("hello").ok());
+    CHECK(p.a.recv().value() == "hello");
+}
+
+} // namespace
+
+TEST_CASE("tcp: a wildcard bind with an ephemeral port reports the port it got") {
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    s.bind("tcp://*:*");
+    const auto ep = s.last_endpoint();
+    CHECK(ep.rfind("tcp://0.0.0.0:", 0) == 0);
+    CHECK(ep.substr(ep.rfind(':') + 1) != "0");
+    check_exchange(ctx, "tcp://127.0.0.1:*");
+}
+
+TEST_CASE("tcp: host names resolve") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    a.bind("tcp://localhost:*");
+    const auto ep = a.last_endpoint();
+    const auto port = ep.substr(ep.rfind(':') + 1);
+    b.connect("tcp://localhost:" + port);
+    REQUIRE(b.send("by name").ok());
+    a.set(opt::rcvtimeo, 10s);
+    CHECK(a.recv().value() == "by name");
+}
+
+TEST_CASE("tcp: IPv6 literals work") {
+    context ctx;
+    volley::socket probe(ctx, socket_type::pull);
+    std::error_code ec;
+    probe.bind("tcp://[::1]:*", ec);
+    if (ec) {
+        MESSAGE("skipped: no IPv6 loopback here (" << ec.message() << ")");
+        return;
+    }
+    CHECK(probe.last_endpoint().rfind("tcp://[::1]:", 0) == 0);
+    check_exchange(ctx, "tcp://[::1]:*");
+}
+
+TEST_CASE("tcp: malformed addresses and unknown hosts fail with a reason") {
+    context ctx;
+    volley::socket s(ctx, socket_type::push);
+    const struct {
+        const char* uri;
+        errc expected;
+        bool bind;
+    } cases[] = {
+        {"tcp://127.0.0.1", errc::invalid_endpoint, false},
+        {"tcp://127.0.0.1:99999", errc::invalid_endpoint, false},
+        {"tcp://127.0.0.1:*", errc::invalid_endpoint, false}, // a wildcard port only binds
+        {"tcp://*:5555", errc::invalid_endpoint, false},
+        {"tcp://127.0.0.1:12x", errc::invalid_endpoint, true},
+        {"tcp://[::1:5555", errc::invalid_endpoint, true},
+        {"tcp://no-such-host.invalid:5555", errc::host_unreachable, false},
+    };
+    for (const auto& c : cases) {
+        std::error_code ec;
+        if (c.bind)
+            s.bind(c.uri, ec);
+        else
+            s.connect(c.uri, ec);
+        CHECK_MESSAGE(ec == c.expected, c.uri << " gave " << ec.message());
+    }
+}
+
+TEST_CASE("tcp: a port in use fails with address_in_use") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pull), b(ctx, socket_type::pull);
+    a.bind("tcp://127.0.0.1:*");
+    std::error_code ec;
+    b.bind(a.last_endpoint(), ec);
+    CHECK(ec == errc::address_in_use);
+}
+
+TEST_CASE("tcp: after unbind the port refuses connections") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pull), b(ctx, socket_type::push);
+    auto ma = a.monitor();
+    a.bind("tcp://127.0.0.1:*");
+    const auto ep = a.last_endpoint();
+    a.unbind(ep);
+    support::expect_event(ma, event_type::closed);
+    b.set(opt::reconnect_ivl, 20ms);
+    auto mb = b.monitor();
+    b.connect(ep);
+    CHECK(support::expect_event(mb, event_type::connect_retried).error);
+}
+
+TEST_CASE("tcp: keep-alive options are accepted and connections still work") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    for (volley::socket* s : {&a, &b}) {
+        s->set(opt::tcp_keepalive, 1);
+        s->set(opt::tcp_keepalive_idle, 30);
+        s->set(opt::tcp_keepalive_cnt, 3);
+        s->set(opt::tcp_keepalive_intvl, 5);
+    }
+    std::error_code ec;
+    a.set(opt::tcp_keepalive, 2, ec);
+    CHECK(ec == errc::invalid_argument);
+    auto ma = a.monitor();
+    a.bind("tcp://127.0.0.1:*");
+    b.connect(a.last_endpoint());
+    support::expect_event(ma, event_type::handshake_succeeded);
+    REQUIRE(b.send("alive").ok());
+    a.set(opt::rcvtimeo, 10s);
+    CHECK(a.recv().value() == "alive");
+}
+
+TEST_CASE("ipc: a socket file left by a dead process is replaced") {
+    const std::string ep = support::ipc_endpoint();
+    const std::string path = path_of(ep);
+    { // a listener that dies without removing its file
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        ::close(fd);
+    }
+    REQUIRE(file_exists(path));
+    context ctx;
+    check_exchange(ctx, ep);
+}
+
+TEST_CASE("ipc: a path a live socket listens on is in use") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pull), b(ctx, socket_type::pull);
+    const std::string ep = support::ipc_endpoint();
+    a.bind(ep);
+    std::error_code ec;
+    b.bind(ep, ec);
+    CHECK(ec == errc::address_in_use);
+    CHECK(file_exists(path_of(ep)));
+}
+
+TEST_CASE("ipc: a path holding an ordinary file is in use, and the file is left alone") {
+    const std::string ep = support::ipc_endpoint();
+    const std::string path = path_of(ep);
+    const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, "precious", 8) == 8);
+    ::close(fd);
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    std::error_code ec;
+    s.bind(ep, ec);
+    CHECK(ec == errc::address_in_use);
+    struct stat st{};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(st.st_size == 8);
+    ::unlink(path.c_str());
+}
+
+TEST_CASE("ipc: the socket file is removed on unbind and on close") {
+    context ctx;
+    const std::string ep1 = support::ipc_endpoint(), ep2 = support::ipc_endpoint();
+    volley::socket s(ctx, socket_type::pull);
+    auto m = s.monitor();
+    s.bind(ep1);
+    s.bind(ep2);
+    CHECK(file_exists(path_of(ep1)));
+    s.unbind(ep1);
+    support::expect_event(m, event_type::closed);
+    CHECK_FALSE(file_exists(path_of(ep1)));
+    s.close();
+    support::expect_event(m, event_type::closed);
+    CHECK_FALSE(file_exists(path_of(ep2)));
+}
+
+TEST_CASE("ipc: abstract names work and leave no file") {
+    context ctx;
+    const std::string name = "@volley-test-" + std::to_string(::getpid());
+    check_exchange(ctx, "ipc://" + name);
+    CHECK_FALSE(file_exists(name));
+}
+
+TEST_CASE("ipc: ipc://* binds a fresh path and reports it") {
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    s.bind("ipc://*");
+    const auto ep = s.last_endpoint();
+    CHECK(ep.rfind("ipc://", 0) == 0);
+    CHECK(ep != "ipc://*");
+    CHECK(file_exists(path_of(ep)));
+}
+
+TEST_CASE("ipc: a path too long for a unix socket is an invalid endpoint") {
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    std::error_code ec;
+    s.bind("ipc:///tmp/" + std::string(200, 'x'), ec);
+    CHECK(ec == errc::invalid_endpoint);
+}
