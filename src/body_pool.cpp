@@ -24,19 +24,21 @@
 namespace volley::detail::body_pool {
 namespace {
 
-// Class c holds up to 2^(6+c) bytes of payload (64 B .. 64 KiB) plus a header of up to
-// `slack` bytes, so a power-of-two payload does not spill into the next class.
+// Class c holds up to 2^(6+c) bytes of payload (64 B .. 4 MiB) plus a header of up to
+// `slack` bytes, so a power-of-two payload does not spill into the next class. Large
+// classes matter as much as small ones: a fresh multi-megabyte block comes from mmap and
+// is page-faulted in on first touch, for every message, unless it is reused.
 constexpr std::size_t min_shift = 6;
-constexpr std::size_t class_count = 11;
+constexpr std::size_t class_count = 17;
 constexpr std::size_t slack = 64;
 constexpr std::size_t class_bytes(std::size_t c) noexcept { return (std::size_t{1} << (min_shift + c)) + slack; }
-// A batch is about 64 KiB of blocks (4..64 of them); the depot keeps at most about
-// 4 MiB a class and frees what would go beyond.
+// A batch is about 256 KiB of blocks (1..64 of them): a thread keeps at most two batches
+// a class, the depot about 8 MiB a class (at least two batches), and frees the rest.
 constexpr std::size_t batch_blocks(std::size_t c) noexcept {
-    return std::clamp<std::size_t>((64 * 1024) / class_bytes(c), 4, 64);
+    return std::clamp<std::size_t>((256 * 1024) / class_bytes(c), 1, 64);
 }
 constexpr std::size_t depot_max_batches(std::size_t c) noexcept {
-    return std::max<std::size_t>(2, (4 * 1024 * 1024) / (batch_blocks(c) * class_bytes(c)));
+    return std::max<std::size_t>(2, (8 * 1024 * 1024) / (batch_blocks(c) * class_bytes(c)));
 }
 
 using batch = std::vector<void*>;

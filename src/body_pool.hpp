@@ -8,9 +8,9 @@
 // its list runs empty or overflows. So a steady producer/consumer pair pays
 // one lock per batch per side instead of contention on every message.
 //
-// Classes cover payloads up to 64 KiB; larger blocks go straight to
-// operator new. The depot keeps about 4 MiB per class and frees the rest,
-// and a thread holds at most two batches per class. Under AddressSanitizer pooled
+// Classes cover payloads up to 4 MiB; larger blocks go straight to
+// operator new. The depot keeps about 8 MiB per class and frees the rest,
+// and a thread holds at most two batches (512 KiB, or two blocks) per class. Under AddressSanitizer pooled
 // blocks are poisoned while free, so use-after-free is still caught.
 #pragma once
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 namespace volley::detail {
@@ -31,6 +32,7 @@ const std::uint64_t burst_gap_ticks = fast_clock::ticks(burst_gap);
 // 16 us, so that spinning for input does not turn into a storm of empty recv() calls.
 const std::uint64_t poll_backoff_min = fast_clock::ticks(std::chrono::nanoseconds(250));
 const std::uint64_t poll_backoff_max = fast_clock::ticks(std::chrono::microseconds(16));
+
 // A socket that took over input and has not polled for this long gives it back.
 constexpr auto input_watchdog = std::chrono::milliseconds(5);
 
@@ -114,6 +116,7 @@ void engine::on_io(std::uint32_t events) noexcept {
 }
 
 void engine::on_pipe_event(event_kind kind, pipe& p) noexcept {
+    if (kind == event_kind::read_activated) yield_to_producer(); // before taking the lock
     engine_lock lock(*this);
     if (state_ == state::closed || &p != pipe_) return;
     switch (kind) {
@@ -158,7 +161,10 @@ void engine::read_input() noexcept {
             decoder_.received(static_cast<std::size_t>(n));
             last_received_ = clock::now();
         } else if (n == 0) {
-            close({}, "the peer closed the connection");
+            if (!handshake_done_)
+                fail(errc::protocol_error, "the peer closed the connection during the handshake");
+            else
+                close({}, "the peer closed the connection");
             return;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return;
@@ -262,11 +268,17 @@ bool engine::handle_ready(const message& body) noexcept {
         return false;
     }
     if (!compatible(info_->type, *peer_type)) {
+        // Tell the peer why, if it still listens (libzmq may have hung up already): a failed
+        // write must not hide the reason we refuse it.
         try {
             encoder_.add(zmtp::make_error("Invalid socket type"), true);
+            iovec iov[8];
+            msghdr mh{};
+            mh.msg_iov = iov;
+            mh.msg_iovlen = static_cast<std::size_t>(encoder_.gather(iov, 8));
+            [[maybe_unused]] const ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         } catch (const std::bad_alloc&) {
         }
-        flush();
         fail(errc::incompatible_socket_type, "a " + std::string(to_string(info_->type)) + " socket cannot talk to a " +
                                                  *type_name + " peer");
         return false;
@@ -354,6 +366,14 @@ void engine::pump_output() noexcept {
         }
         if (!flush() || !encoder_.empty()) return; // closed, or EPOLLOUT will bring us back
     }
+}
+
+void engine::yield_to_producer() noexcept {
+    // Woken to send what the socket writes (reactor output, a burst): if the socket's
+    // thread shares our CPU it is still producing, and yielding lets it queue a bigger
+    // batch for one writev; on a CPU of our own this returns at once. Either way the
+    // burst's last messages go as soon as the socket stops.
+    std::this_thread::yield();
 }
 
 bool engine::flush() noexcept {
@@ -596,6 +616,7 @@ void engine::after_write() noexcept {
                 update_draining();
                 try {
                     reactor_.post([self = shared_from_this()] {
+                        self->yield_to_producer();
                         engine_lock lock(*self);
                         self->pump_output();
                     });
@@ -704,6 +725,7 @@ void engine::take_input(bool app) noexcept {
         app_input_ = true;
         input_paused_ = false; // what the reactor held back, the socket delivers
         set_events(false, out_enabled_);
+        if (watchdog_timer_) return; // still armed from an earlier turn: no need to wake the reactor
         try {
             reactor_.post([self = shared_from_this()] {
                 engine_lock lock(*self);
@@ -733,15 +755,17 @@ void engine::take_input(bool app) noexcept {
 }
 
 void engine::arm_watchdog() noexcept {
-    if (!app_input_ || watchdog_timer_ || state_ == state::closed) return;
+    if (watchdog_timer_ || state_ == state::closed) return;
     watchdog_timer_ = reactor_.add_timer(clock::now() + input_watchdog, [this] {
         engine_lock lock(*this);
         watchdog_timer_ = {};
-        if (!app_input_ || state_ == state::closed) return;
-        if (clock::now() - last_app_poll_ >= input_watchdog)
+        if (state_ == state::closed) return;
+        const auto idle = clock::now() - last_app_poll_;
+        if (app_input_ && idle >= input_watchdog)
             take_input(false); // the socket stopped polling: PINGs and data must still be read
-        else
-            arm_watchdog();
+        // Stay armed while the socket polls now and then (it takes input back and forth as
+        // it sleeps and wakes), so that taking input back costs no reactor wake-up.
+        if (app_input_ || idle < 20 * input_watchdog) arm_watchdog();
     });
 }
 

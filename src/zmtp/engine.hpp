@@ -110,6 +110,7 @@ private:
     bool deliver(zmtp::decoder::frame& f) noexcept;
     void resume_input() noexcept;
     void pump_output() noexcept;
+    void yield_to_producer() noexcept;
     bool flush() noexcept;
     void on_established() noexcept;
     void linger(clock::time_point deadline) noexcept;

@@ -22,8 +22,9 @@ std::string check_greeting_prefix(const std::byte* in, std::size_t n) {
         return "not a ZMTP peer (greeting does not start with 0xFF)";
     if (n >= 10 && (std::to_integer<unsigned>(in[9]) & 1) == 0)
         return "ZMTP 1.0 peer (unsupported; volley speaks ZMTP 3.x)";
-    if (n >= 11 && std::to_integer<unsigned>(in[10]) < 3)
-        return "ZMTP " + std::to_string(std::to_integer<unsigned>(in[10])) + ".x peer (unsupported; volley speaks ZMTP 3.x)";
+    if (n >= 11 && std::to_integer<unsigned>(in[10]) < 3) // revisions 1 and 2 are ZMTP 2.0 (RFC 15/13)
+        return "ZMTP 2.0 peer (revision " + std::to_string(std::to_integer<unsigned>(in[10])) +
+               "; unsupported, volley speaks ZMTP 3.x)";
     return {};
 }
 

@@ -97,7 +97,7 @@ TEST_CASE("greetings of non-ZMTP, ZMTP 1.0 and 2.0 peers are refused as soon as 
     CHECK(check_greeting_prefix(g, 10).find("1.0") != std::string::npos);
     write_greeting(g, "NULL", false);
     g[10] = std::byte{2};
-    CHECK(check_greeting_prefix(g, 11).find("2.x") != std::string::npos);
+    CHECK(check_greeting_prefix(g, 11).find("ZMTP 2.0") != std::string::npos);
     write_greeting(g, "NULL", false);
     CHECK(check_greeting_prefix(g, 11).empty());
 }
