@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -32,14 +33,20 @@ constexpr std::size_t min_shift = 6;
 constexpr std::size_t class_count = 17;
 constexpr std::size_t slack = 64;
 constexpr std::size_t class_bytes(std::size_t c) noexcept { return (std::size_t{1} << (min_shift + c)) + slack; }
-// A batch is about 256 KiB of blocks (1..64 of them): a thread keeps at most two batches
-// a class, the depot about 8 MiB a class (at least two batches), and frees the rest.
+// A batch is about 256 KiB of blocks (1..64 of them); a thread keeps at most two batches
+// a class. The depot keeps what is being cycled, up to a ceiling: 8 MiB a class for small
+// blocks (cheap to get again), 256 MiB for blocks of 64 KiB and more, whose every fresh
+// page is a page fault: a sender that is woken once per 256 messages sent allocates 256
+// large bodies at once, and would otherwise take every one of them from the kernel again.
+// Batches that sat unused in the depot for a whole trim period are freed.
 constexpr std::size_t batch_blocks(std::size_t c) noexcept {
     return std::clamp<std::size_t>((256 * 1024) / class_bytes(c), 1, 64);
 }
 constexpr std::size_t depot_max_batches(std::size_t c) noexcept {
-    return std::max<std::size_t>(2, (8 * 1024 * 1024) / (batch_blocks(c) * class_bytes(c)));
+    const std::size_t ceiling = class_bytes(c) >= 64 * 1024 ? std::size_t{256} << 20 : std::size_t{8} << 20;
+    return std::max<std::size_t>(2, ceiling / (batch_blocks(c) * class_bytes(c)));
 }
+constexpr auto trim_period = std::chrono::seconds(1);
 
 using batch = std::vector<void*>;
 
@@ -64,6 +71,9 @@ struct depot {
     std::mutex mutex[class_count];
     std::vector<batch> full[class_count];
     std::vector<batch> empty[class_count];
+    // Fewest full batches seen since the trim period began: that many sat unused throughout.
+    std::size_t low[class_count] = {};
+    std::chrono::steady_clock::time_point period[class_count] = {};
 
     // Swaps a full batch into `into` (which must be empty) and keeps `into`'s vector for
     // reuse; false when there is none.
@@ -75,7 +85,20 @@ struct depot {
             empty[c].push_back(std::move(full[c].back()));
         }
         full[c].pop_back();
+        low[c] = std::min(low[c], full[c].size());
+        trim(c);
         return true;
+    }
+    // Called with mutex[c] held: frees the batches nobody needed for a whole period (the
+    // oldest ones, at the front).
+    void trim(std::size_t c) noexcept {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - period[c] < trim_period) return;
+        const std::size_t idle = std::min(low[c], full[c].size());
+        for (std::size_t i = 0; i < idle; ++i) release_all(full[c][i], c);
+        full[c].erase(full[c].begin(), full[c].begin() + static_cast<std::ptrdiff_t>(idle));
+        low[c] = full[c].size();
+        period[c] = now;
     }
     // An empty batch vector with room for two batches.
     batch vessel(std::size_t c) {
@@ -92,6 +115,7 @@ struct depot {
     void give(std::size_t c, batch&& b) noexcept {
         {
             std::lock_guard lock(mutex[c]);
+            trim(c);
             if (full[c].size() < depot_max_batches(c)) {
                 try {
                     full[c].push_back(std::move(b));

@@ -9,8 +9,10 @@
 // one lock per batch per side instead of contention on every message.
 //
 // Classes cover payloads up to 4 MiB; larger blocks go straight to
-// operator new. The depot keeps about 8 MiB per class and frees the rest,
-// and a thread holds at most two batches (512 KiB, or two blocks) per class. Under AddressSanitizer pooled
+// operator new. A thread holds at most two batches (512 KiB, or two
+// blocks) per class. The depot keeps what is being cycled, up to 8 MiB per
+// small class and 256 MiB per class of 64 KiB and more, and frees batches
+// that sat unused for a second (checked whenever the class is used). Under AddressSanitizer pooled
 // blocks are poisoned while free, so use-after-free is still caught.
 #pragma once
 

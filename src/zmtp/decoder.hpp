@@ -51,6 +51,8 @@ public:
     const std::string& error_reason() const noexcept { return reason_; }
     // True when no bytes of an unfinished frame are held.
     bool idle() const noexcept { return !direct_ && read_ == written_; }
+    // True while a large body is being read in place.
+    bool reading_large_body() const noexcept { return direct_; }
 
 private:
     status fail(errc code, std::string reason) noexcept;

@@ -154,7 +154,10 @@ void engine::read_input() noexcept {
             fail(decoder_.error_code(), decoder_.error_reason());
             return;
         }
-        if (++reads > reads_per_turn) return; // level-triggered: we are called again
+        // Level-triggered: we are called again. A large body arriving is read once per
+        // wake-up, so that what arrives meanwhile is taken in one big read rather than
+        // in slivers (fewer syscalls, and on TCP fewer window updates).
+        if (++reads > (decoder_.reading_large_body() ? 1 : reads_per_turn)) return;
         const auto target = decoder_.read_target();
         const ssize_t n = ::recv(fd_, target.data(), target.size(), MSG_DONTWAIT);
         if (n > 0) {
@@ -600,6 +603,9 @@ void engine::unlock_io() noexcept {
 }
 
 void engine::after_write() noexcept {
+    // A burst: this write comes soon after the previous one *returned*. Counting from its
+    // return, not its start, matters for large messages: sending one takes long, and
+    // producing the next meanwhile (the reactor sends) beats doing both in turn.
     const std::uint64_t now = fast_clock::now();
     const bool burst = now - last_write_ticks_ < burst_gap_ticks;
     last_write_ticks_ = now;
@@ -640,6 +646,7 @@ void engine::after_write() noexcept {
     }
     // With data still in the encoder the reactor is writing (EPOLLOUT); it takes what follows.
     unlock_io();
+    last_write_ticks_ = fast_clock::now();
 }
 
 void engine::app_flush() noexcept {
