@@ -31,6 +31,8 @@ public:
     enum class status { frame, need_more, error };
 
     static constexpr std::size_t default_buffer = 64 * 1024;
+    // Measured like the encoder's: 16 KiB is best or tied at 8 and 32 KiB bodies (32 KiB:
+    // 187-212 k msg/s, vs 161-188 k when such bodies are copied out of the buffer).
     static constexpr std::size_t default_direct_threshold = 16 * 1024;
 
     explicit decoder(std::size_t buffer_size = default_buffer,

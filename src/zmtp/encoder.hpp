@@ -16,6 +16,9 @@ namespace volley::zmtp {
 
 class encoder {
 public:
+    // Measured (tcp local_thr/remote_thr, 2 vCPUs, msg/s, 3 runs): copying wins below it
+    // (2 KiB: 2.2-2.5 M copied vs 0.9-1.6 M by reference; 4 KiB: 1.0-1.3 M vs 0.7-0.8 M),
+    // sending by reference wins above it (16 KiB: 330-390 k vs 283-309 k copied).
     static constexpr std::size_t default_copy_threshold = 8 * 1024;
 
     explicit encoder(std::size_t copy_threshold = default_copy_threshold) : copy_threshold_(copy_threshold) {}
