@@ -5,20 +5,12 @@
 // (2 x roundtrips)). Both this tool and perf/zmq/inproc_lat use PAIR
 // sockets, so the comparison is pattern for pattern.
 #include "perf_common.hpp"
+#include "volley_tool.hpp"
 
 #include <volley/volley.hpp>
 
 #include <cstring>
 #include <thread>
-
-namespace {
-
-int fail(const char* what, volley::errc e) {
-    std::printf("error in %s: %s\n", what, volley::make_error_code(e).message().c_str());
-    return 1;
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -35,11 +27,11 @@ int main(int argc, char* argv[]) {
         for (long i = 0; i != a.count; ++i) {
             auto m = peer.recv();
             if (!m) {
-                worker_rc = fail("recv", m.error());
+                worker_rc = perf::fail("recv", m.error());
                 return;
             }
             if (auto r = peer.send(std::move(*m)); !r) {
-                worker_rc = fail("send", r.error());
+                worker_rc = perf::fail("send", r.error());
                 return;
             }
         }
@@ -51,9 +43,9 @@ int main(int argc, char* argv[]) {
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
-        if (auto r = s.send(std::move(msg)); !r) return fail("send", r.error());
+        if (auto r = s.send(std::move(msg)); !r) return perf::fail("send", r.error());
         auto m = s.recv();
-        if (!m) return fail("recv", m.error());
+        if (!m) return perf::fail("recv", m.error());
         if (m->size() != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;

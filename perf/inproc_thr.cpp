@@ -4,19 +4,11 @@
 // messages of message-size bytes over inproc://thr_test; the main thread
 // PULLs them and times from the first message to the last.
 #include "perf_common.hpp"
+#include "volley_tool.hpp"
 
 #include <volley/volley.hpp>
 
 #include <thread>
-
-namespace {
-
-int fail(const char* what, volley::errc e) {
-    std::printf("error in %s: %s\n", what, volley::make_error_code(e).message().c_str());
-    return 1;
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -32,7 +24,7 @@ int main(int argc, char* argv[]) {
         push.connect("inproc://thr_test");
         for (long i = 0; i != a.count; ++i) {
             if (auto r = push.send(volley::message(a.message_size)); !r) {
-                worker_rc = fail("send", r.error());
+                worker_rc = perf::fail("send", r.error());
                 return;
             }
         }
@@ -40,11 +32,11 @@ int main(int argc, char* argv[]) {
 
     perf::print_throughput_header(a);
     auto first = s.recv();
-    if (!first) return fail("recv", first.error());
+    if (!first) return perf::fail("recv", first.error());
     perf::stopwatch watch;
     for (long i = 0; i != a.count - 1; ++i) {
         auto m = s.recv();
-        if (!m) return fail("recv", m.error());
+        if (!m) return perf::fail("recv", m.error());
         if (m->size() != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;

@@ -9,23 +9,11 @@
 // before we exit: linger is set to volley::infinite (libzmq's default)
 // instead of libzmq's one-second sleep before closing.
 #include "perf_common.hpp"
+#include "volley_tool.hpp"
 
 #include <volley/volley.hpp>
 
 #include <system_error>
-
-namespace {
-
-int fail(const char* what, const std::error_code& ec) {
-    std::printf("error in %s: %s\n", what, ec.message().c_str());
-    return 1;
-}
-
-int fail(const char* what, volley::errc e) {
-    return fail(what, volley::make_error_code(e));
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -36,16 +24,16 @@ int main(int argc, char* argv[]) {
     s.set(volley::opt::linger, volley::infinite);
     std::error_code ec;
     s.bind(a.endpoint, ec);
-    if (ec) return fail("bind", ec);
+    if (ec) return perf::fail("bind", ec);
 
     for (long i = 0; i != a.count; ++i) {
         auto m = s.recv();
-        if (!m) return fail("recv", m.error());
+        if (!m) return perf::fail("recv", m.error());
         if (m->size() != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;
         }
-        if (auto r = s.send(std::move(*m)); !r) return fail("send", r.error());
+        if (auto r = s.send(std::move(*m)); !r) return perf::fail("send", r.error());
     }
     s.close();
     return 0;

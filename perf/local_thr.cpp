@@ -5,28 +5,11 @@
 // message, so connection set-up is not counted, and stops at the last.
 // Every message's size is checked. This side prints the throughput.
 #include "perf_common.hpp"
+#include "volley_tool.hpp"
 
 #include <volley/volley.hpp>
 
 #include <system_error>
-
-namespace {
-
-int fail(const char* what, const std::error_code& ec) {
-    std::printf("error in %s: %s\n", what, ec.message().c_str());
-    return 1;
-}
-
-int fail(const char* what, volley::errc e) {
-    return fail(what, volley::make_error_code(e));
-}
-
-int wrong_size() {
-    std::printf("message of incorrect size received\n");
-    return 1;
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -36,17 +19,17 @@ int main(int argc, char* argv[]) {
     volley::socket s(ctx, volley::socket_type::pull);
     std::error_code ec;
     s.bind(a.endpoint, ec);
-    if (ec) return fail("bind", ec);
+    if (ec) return perf::fail("bind", ec);
 
     auto first = s.recv();
-    if (!first) return fail("recv", first.error());
-    if (first->size() != a.message_size) return wrong_size();
+    if (!first) return perf::fail("recv", first.error());
+    if (first->size() != a.message_size) return perf::wrong_size();
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count - 1; ++i) {
         auto m = s.recv();
-        if (!m) return fail("recv", m.error());
-        if (m->size() != a.message_size) return wrong_size();
+        if (!m) return perf::fail("recv", m.error());
+        if (m->size() != a.message_size) return perf::wrong_size();
     }
     const double elapsed = watch.elapsed_us();
 

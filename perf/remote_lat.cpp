@@ -8,24 +8,12 @@
 // for pattern, like the inproc_lat pair. The clock runs from the first send,
 // so it includes connection set-up, as libzmq's does.
 #include "perf_common.hpp"
+#include "volley_tool.hpp"
 
 #include <volley/volley.hpp>
 
 #include <cstring>
 #include <system_error>
-
-namespace {
-
-int fail(const char* what, const std::error_code& ec) {
-    std::printf("error in %s: %s\n", what, ec.message().c_str());
-    return 1;
-}
-
-int fail(const char* what, volley::errc e) {
-    return fail(what, volley::make_error_code(e));
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -35,16 +23,16 @@ int main(int argc, char* argv[]) {
     volley::socket s(ctx, volley::socket_type::pair);
     std::error_code ec;
     s.connect(a.endpoint, ec);
-    if (ec) return fail("connect", ec);
+    if (ec) return perf::fail("connect", ec);
 
     volley::message msg(a.message_size);
     std::memset(msg.data(), 0, a.message_size);
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
-        if (auto r = s.send(std::move(msg)); !r) return fail("send", r.error());
+        if (auto r = s.send(std::move(msg)); !r) return perf::fail("send", r.error());
         auto m = s.recv();
-        if (!m) return fail("recv", m.error());
+        if (!m) return perf::fail("recv", m.error());
         if (m->size() != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;

@@ -6,23 +6,11 @@
 // set to volley::infinite (libzmq's default), where volley's default of
 // 30 s would bound the wait. Prints nothing on success, like libzmq's.
 #include "perf_common.hpp"
+#include "volley_tool.hpp"
 
 #include <volley/volley.hpp>
 
 #include <system_error>
-
-namespace {
-
-int fail(const char* what, const std::error_code& ec) {
-    std::printf("error in %s: %s\n", what, ec.message().c_str());
-    return 1;
-}
-
-int fail(const char* what, volley::errc e) {
-    return fail(what, volley::make_error_code(e));
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -33,10 +21,10 @@ int main(int argc, char* argv[]) {
     s.set(volley::opt::linger, volley::infinite);
     std::error_code ec;
     s.connect(a.endpoint, ec);
-    if (ec) return fail("connect", ec);
+    if (ec) return perf::fail("connect", ec);
 
     for (long i = 0; i != a.count; ++i) {
-        if (auto r = s.send(volley::message(a.message_size)); !r) return fail("send", r.error());
+        if (auto r = s.send(volley::message(a.message_size)); !r) return perf::fail("send", r.error());
     }
     s.close();
     return 0;

@@ -4,20 +4,12 @@
 // own tool; PAIR sockets, like the volley build, so both measure the same
 // pattern.
 #include "../perf_common.hpp"
+#include "zmq_tool.hpp"
 
 #include <zmq.h>
 
 #include <cstring>
 #include <thread>
-
-namespace {
-
-int fail(const char* what) {
-    std::printf("error in %s: %s\n", what, zmq_strerror(zmq_errno()));
-    return 1;
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -25,20 +17,20 @@ int main(int argc, char* argv[]) {
 
     void* ctx = zmq_ctx_new();
     void* s = zmq_socket(ctx, ZMQ_PAIR);
-    if (s == nullptr || zmq_bind(s, "inproc://lat_test") != 0) return fail("zmq_bind");
+    if (s == nullptr || zmq_bind(s, "inproc://lat_test") != 0) return perf::fail("zmq_bind");
 
     int worker_rc = 0;
     std::thread worker([&] {
         void* peer = zmq_socket(ctx, ZMQ_PAIR);
         if (peer == nullptr || zmq_connect(peer, "inproc://lat_test") != 0) {
-            worker_rc = fail("zmq_connect");
+            worker_rc = perf::fail("zmq_connect");
             return;
         }
         zmq_msg_t msg;
         zmq_msg_init(&msg);
         for (long i = 0; i != a.count; ++i) {
             if (zmq_msg_recv(&msg, peer, 0) < 0 || zmq_msg_send(&msg, peer, 0) < 0) {
-                worker_rc = fail("zmq_msg_recv/send");
+                worker_rc = perf::fail("zmq_msg_recv/send");
                 return;
             }
         }
@@ -53,8 +45,8 @@ int main(int argc, char* argv[]) {
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
-        if (zmq_msg_send(&msg, s, 0) < 0) return fail("zmq_msg_send");
-        if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
+        if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
+        if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
         if (zmq_msg_size(&msg) != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;

@@ -3,19 +3,11 @@
 // zmq.h for side-by-side runs with perf/inproc_thr. Same loop and output as
 // libzmq's own tool: a PUSH thread sends fresh messages, PULL receives.
 #include "../perf_common.hpp"
+#include "zmq_tool.hpp"
 
 #include <zmq.h>
 
 #include <thread>
-
-namespace {
-
-int fail(const char* what) {
-    std::printf("error in %s: %s\n", what, zmq_strerror(zmq_errno()));
-    return 1;
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
@@ -23,19 +15,19 @@ int main(int argc, char* argv[]) {
 
     void* ctx = zmq_ctx_new();
     void* s = zmq_socket(ctx, ZMQ_PULL);
-    if (s == nullptr || zmq_bind(s, "inproc://thr_test") != 0) return fail("zmq_bind");
+    if (s == nullptr || zmq_bind(s, "inproc://thr_test") != 0) return perf::fail("zmq_bind");
 
     int worker_rc = 0;
     std::thread worker([&] {
         void* push = zmq_socket(ctx, ZMQ_PUSH);
         if (push == nullptr || zmq_connect(push, "inproc://thr_test") != 0) {
-            worker_rc = fail("zmq_connect");
+            worker_rc = perf::fail("zmq_connect");
             return;
         }
         for (long i = 0; i != a.count; ++i) {
             zmq_msg_t msg;
             if (zmq_msg_init_size(&msg, a.message_size) != 0 || zmq_msg_send(&msg, push, 0) < 0) {
-                worker_rc = fail("zmq_msg_init_size/send");
+                worker_rc = perf::fail("zmq_msg_init_size/send");
                 return;
             }
             zmq_msg_close(&msg);
@@ -46,10 +38,10 @@ int main(int argc, char* argv[]) {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     perf::print_throughput_header(a);
-    if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
+    if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
     perf::stopwatch watch;
     for (long i = 0; i != a.count - 1; ++i) {
-        if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
+        if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
         if (zmq_msg_size(&msg) != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;

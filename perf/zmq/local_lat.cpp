@@ -8,41 +8,33 @@
 // zmq_ctx_term deliver the last reply, so the one-second sleep libzmq's
 // tool takes before closing is left out.
 #include "../perf_common.hpp"
+#include "zmq_tool.hpp"
 
 #include <zmq.h>
-
-namespace {
-
-int fail(const char* what) {
-    std::printf("error in %s: %s\n", what, zmq_strerror(zmq_errno()));
-    return 1;
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
     if (!perf::parse(argc, argv, true, "local_lat <bind-to> <message-size> <roundtrip-count>", a)) return 1;
 
     void* ctx = zmq_ctx_new();
-    if (ctx == nullptr) return fail("zmq_ctx_new");
+    if (ctx == nullptr) return perf::fail("zmq_ctx_new");
     void* s = zmq_socket(ctx, ZMQ_PAIR);
-    if (s == nullptr) return fail("zmq_socket");
-    if (zmq_bind(s, a.endpoint.c_str()) != 0) return fail("zmq_bind");
+    if (s == nullptr) return perf::fail("zmq_socket");
+    if (zmq_bind(s, a.endpoint.c_str()) != 0) return perf::fail("zmq_bind");
 
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     for (long i = 0; i != a.count; ++i) {
-        if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
+        if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
         if (zmq_msg_size(&msg) != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;
         }
-        if (zmq_msg_send(&msg, s, 0) < 0) return fail("zmq_msg_send");
+        if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
     }
     zmq_msg_close(&msg);
 
-    if (zmq_close(s) != 0) return fail("zmq_close");
-    if (zmq_ctx_term(ctx) != 0) return fail("zmq_ctx_term");
+    if (zmq_close(s) != 0) return perf::fail("zmq_close");
+    if (zmq_ctx_term(ctx) != 0) return perf::fail("zmq_ctx_term");
     return 0;
 }

@@ -6,38 +6,30 @@
 // output as libzmq's own tool. That tool uses REQ/REP; volley has no
 // REQ/REP yet, so both builds use PAIR sockets and measure the same pattern.
 #include "../perf_common.hpp"
+#include "zmq_tool.hpp"
 
 #include <zmq.h>
 
 #include <cstring>
-
-namespace {
-
-int fail(const char* what) {
-    std::printf("error in %s: %s\n", what, zmq_strerror(zmq_errno()));
-    return 1;
-}
-
-} // namespace
 
 int main(int argc, char* argv[]) {
     perf::args a;
     if (!perf::parse(argc, argv, true, "remote_lat <connect-to> <message-size> <roundtrip-count>", a)) return 1;
 
     void* ctx = zmq_ctx_new();
-    if (ctx == nullptr) return fail("zmq_ctx_new");
+    if (ctx == nullptr) return perf::fail("zmq_ctx_new");
     void* s = zmq_socket(ctx, ZMQ_PAIR);
-    if (s == nullptr) return fail("zmq_socket");
-    if (zmq_connect(s, a.endpoint.c_str()) != 0) return fail("zmq_connect");
+    if (s == nullptr) return perf::fail("zmq_socket");
+    if (zmq_connect(s, a.endpoint.c_str()) != 0) return perf::fail("zmq_connect");
 
     zmq_msg_t msg;
-    if (zmq_msg_init_size(&msg, a.message_size) != 0) return fail("zmq_msg_init_size");
+    if (zmq_msg_init_size(&msg, a.message_size) != 0) return perf::fail("zmq_msg_init_size");
     std::memset(zmq_msg_data(&msg), 0, a.message_size);
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
-        if (zmq_msg_send(&msg, s, 0) < 0) return fail("zmq_msg_send");
-        if (zmq_msg_recv(&msg, s, 0) < 0) return fail("zmq_msg_recv");
+        if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
+        if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
         if (zmq_msg_size(&msg) != a.message_size) {
             std::printf("message of incorrect size received\n");
             return 1;
@@ -48,7 +40,7 @@ int main(int argc, char* argv[]) {
 
     perf::print_latency_header(a);
     perf::print_latency(a, elapsed);
-    if (zmq_close(s) != 0) return fail("zmq_close");
-    if (zmq_ctx_term(ctx) != 0) return fail("zmq_ctx_term");
+    if (zmq_close(s) != 0) return perf::fail("zmq_close");
+    if (zmq_ctx_term(ctx) != 0) return perf::fail("zmq_ctx_term");
     return 0;
 }

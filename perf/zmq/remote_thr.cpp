@@ -10,6 +10,7 @@
 // libzmq#4660), so closing first made local_thr hang now and then. The
 // figure is unaffected: local_thr's clock stops at the last message.
 #include "../perf_common.hpp"
+#include "zmq_tool.hpp"
 
 #include <zmq.h>
 
@@ -17,11 +18,6 @@
 #include <cstring>
 
 namespace {
-
-int fail(const char* what) {
-    std::printf("error in %s: %s\n", what, zmq_strerror(zmq_errno()));
-    return 1;
-}
 
 // Receives events from `monitor` until ZMQ_EVENT_DISCONNECTED; false on error.
 bool wait_disconnected(void* monitor) {
@@ -47,25 +43,25 @@ int main(int argc, char* argv[]) {
     if (!perf::parse(argc, argv, true, "remote_thr <connect-to> <message-size> <message-count>", a)) return 1;
 
     void* ctx = zmq_ctx_new();
-    if (ctx == nullptr) return fail("zmq_ctx_new");
+    if (ctx == nullptr) return perf::fail("zmq_ctx_new");
     void* s = zmq_socket(ctx, ZMQ_PUSH);
-    if (s == nullptr) return fail("zmq_socket");
+    if (s == nullptr) return perf::fail("zmq_socket");
     if (zmq_socket_monitor(s, "inproc://remote_thr.monitor", ZMQ_EVENT_DISCONNECTED) != 0)
-        return fail("zmq_socket_monitor");
+        return perf::fail("zmq_socket_monitor");
     void* monitor = zmq_socket(ctx, ZMQ_PAIR);
-    if (monitor == nullptr || zmq_connect(monitor, "inproc://remote_thr.monitor") != 0) return fail("zmq_connect");
-    if (zmq_connect(s, a.endpoint.c_str()) != 0) return fail("zmq_connect");
+    if (monitor == nullptr || zmq_connect(monitor, "inproc://remote_thr.monitor") != 0) return perf::fail("zmq_connect");
+    if (zmq_connect(s, a.endpoint.c_str()) != 0) return perf::fail("zmq_connect");
 
     for (long i = 0; i != a.count; ++i) {
         zmq_msg_t msg;
-        if (zmq_msg_init_size(&msg, a.message_size) != 0) return fail("zmq_msg_init_size");
-        if (zmq_msg_send(&msg, s, 0) < 0) return fail("zmq_msg_send");
+        if (zmq_msg_init_size(&msg, a.message_size) != 0) return perf::fail("zmq_msg_init_size");
+        if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
         zmq_msg_close(&msg);
     }
 
-    if (!wait_disconnected(monitor)) return fail("zmq_msg_recv (monitor)");
+    if (!wait_disconnected(monitor)) return perf::fail("zmq_msg_recv (monitor)");
     zmq_close(monitor);
-    if (zmq_close(s) != 0) return fail("zmq_close");
-    if (zmq_ctx_term(ctx) != 0) return fail("zmq_ctx_term");
+    if (zmq_close(s) != 0) return perf::fail("zmq_close");
+    if (zmq_ctx_term(ctx) != 0) return perf::fail("zmq_ctx_term");
     return 0;
 }

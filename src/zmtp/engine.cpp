@@ -341,18 +341,23 @@ void engine::resume_input() noexcept {
 
 // ---------------------------------------------------------------- output
 
+bool engine::fill_encoder() noexcept {
+    while (encoder_.pending() < batch_bytes) {
+        message m;
+        if (!pipe_->read(m)) return true;
+        try {
+            encoder_.add(std::move(m), false);
+        } catch (const std::bad_alloc&) {
+            fail(errc::protocol_error, "out of memory encoding a message");
+            return false;
+        }
+    }
+    return true;
+}
+
 void engine::pump_output() noexcept {
     while ((state_ == state::active || state_ == state::lingering) && !failing_) {
-        while (encoder_.pending() < batch_bytes) {
-            message m;
-            if (!pipe_->read(m)) break;
-            try {
-                encoder_.add(std::move(m), false);
-            } catch (const std::bad_alloc&) {
-                fail(errc::protocol_error, "out of memory encoding a message");
-                return;
-            }
-        }
+        if (!fill_encoder()) return;
         if (encoder_.empty()) {
             if (state_ == state::lingering) {
                 close({}, "closed by the socket");
@@ -651,16 +656,7 @@ void engine::after_write() noexcept {
 
 void engine::app_flush() noexcept {
     while ((state_ == state::active || state_ == state::lingering) && !failing_) {
-        while (encoder_.pending() < batch_bytes) {
-            message m;
-            if (!pipe_->read(m)) break;
-            try {
-                encoder_.add(std::move(m), false);
-            } catch (const std::bad_alloc&) {
-                fail(errc::protocol_error, "out of memory encoding a message");
-                return;
-            }
-        }
+        if (!fill_encoder()) return;
         if (encoder_.empty() || !flush() || !encoder_.empty()) return;
     }
 }

@@ -109,6 +109,8 @@ private:
     bool handle_command(const message& body) noexcept;
     bool deliver(zmtp::decoder::frame& f) noexcept;
     void resume_input() noexcept;
+    // Moves messages from the pipe into the encoder, up to a batch; false if that failed.
+    bool fill_encoder() noexcept;
     void pump_output() noexcept;
     void yield_to_producer() noexcept;
     bool flush() noexcept;

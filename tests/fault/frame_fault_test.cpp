@@ -13,19 +13,7 @@
 using namespace volley;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A raw PUSH that has finished the handshake with the listener.
-struct handshaken_peer {
-    raw_zmtp::peer raw;
-    explicit handshaken_peer(fault::listener& l) : raw(l.endpoint()) {
-        const auto problem = raw.handshake("PUSH");
-        REQUIRE_MESSAGE(problem.empty(), problem);
-        support::expect_event(l.events(), event_type::handshake_succeeded);
-    }
-};
-
-} // namespace
+using fault::handshaken_peer;
 
 TEST_CASE_TEMPLATE_DEFINE("listener drops a peer whose frame sets reserved flag bits", Scheme, reserved_flags) {
     fault::listener l(Scheme::bind_endpoint());

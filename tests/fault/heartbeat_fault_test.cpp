@@ -12,18 +12,8 @@
 using namespace volley;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct silent_peer {
-    raw_zmtp::peer raw;
-    explicit silent_peer(fault::listener& l) : raw(l.endpoint()) {
-        const auto problem = raw.handshake("PUSH");
-        REQUIRE_MESSAGE(problem.empty(), problem);
-        support::expect_event(l.events(), event_type::handshake_succeeded);
-    }
-};
-
-} // namespace
+// A peer that finishes the handshake and then says nothing.
+using silent_peer = fault::handshaken_peer;
 
 TEST_CASE_TEMPLATE_DEFINE("listener drops a peer that stops answering its PINGs", Scheme, unanswered_pings) {
     fault::listener l(Scheme::bind_endpoint(), [](volley::socket& s) {

@@ -8,6 +8,7 @@
 // while nothing of the bad peer's bytes ever reached the application.
 #pragma once
 
+#include "fault/raw_peer.hpp"
 #include "support/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -88,6 +89,16 @@ private:
     volley::socket veteran_;
     volley::monitor events_;
     std::string endpoint_;
+};
+
+// A raw PUSH that has finished the handshake with the listener.
+struct handshaken_peer {
+    raw_zmtp::peer raw;
+    explicit handshaken_peer(listener& l) : raw(l.endpoint()) {
+        const auto problem = raw.handshake("PUSH");
+        REQUIRE_MESSAGE(problem.empty(), problem);
+        support::expect_event(l.events(), volley::event_type::handshake_succeeded);
+    }
 };
 
 } // namespace fault

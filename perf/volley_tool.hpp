@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MPL-2.0
+// What the volley builds of the perf tools share: reporting a failure the
+// way libzmq's tools do ("error in <call>: <reason>") and a wrong size.
+#pragma once
+
+#include <volley/volley.hpp>
+
+#include <cstdio>
+#include <system_error>
+
+namespace perf {
+
+inline int fail(const char* what, const std::error_code& ec) {
+    std::printf("error in %s: %s\n", what, ec.message().c_str());
+    return 1;
+}
+
+inline int fail(const char* what, volley::errc e) {
+    return fail(what, volley::make_error_code(e));
+}
+
+inline int wrong_size() {
+    std::printf("message of incorrect size received\n");
+    return 1;
+}
+
+} // namespace perf
