@@ -52,4 +52,13 @@ inline void light_fence() noexcept {
 // The sleeping side's half: a full barrier on every thread that may run light_fence().
 void heavy_fence() noexcept;
 
+// A plain full fence (StoreLoad included) on this thread, for symmetric handshakes.
+inline void full_fence() noexcept {
+#if defined(VOLLEY_TSAN)
+    fence_state::tsan_word.fetch_add(1, std::memory_order_seq_cst);
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 } // namespace volley::detail

@@ -50,6 +50,9 @@ public:
     void wake() noexcept;
     // Owner only: true when events are waiting.
     bool pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
+    // Owner, between prepare_sleep() and sleeping in its own poll: pending(), ordered after
+    // the announcement (pairs with post(): either we see the event or it sees us asleep).
+    bool pending_before_sleep() const noexcept { return pending_.load(std::memory_order_seq_cst); }
     // Owner only: moves the waiting events into `out` (cleared first).
     void take(std::vector<event>& out) noexcept;
     // Owner only: drops waiting events and refuses later ones.

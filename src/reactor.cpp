@@ -147,7 +147,7 @@ void reactor::run() noexcept {
 
         const auto ticket = mailbox_->prepare_sleep();
         (void)ticket;
-        const int timeout = mailbox_->pending() ? 0 : next_timeout_ms();
+        const int timeout = mailbox_->pending_before_sleep() ? 0 : next_timeout_ms();
         const int n = ::epoll_wait(epoll_fd_, batch, 64, timeout);
         mailbox_->cancel_sleep();
         for (int i = 0; i < n; ++i) {

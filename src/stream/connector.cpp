@@ -74,15 +74,16 @@ void connector::connected() noexcept {
     const int fd = fd_;
     fd_ = -1;
     emit(info_->monitor, event_type::connected, info_->endpoint);
+    std::shared_ptr<engine> e;
     try {
-        auto e = std::make_shared<engine>(reactor_, fd, info_, pipe_, *this);
+        e = std::make_shared<engine>(reactor_, fd, info_, pipe_, *this); // owns fd from here
         engine_ = e.get();
-        reactor_.adopt(std::move(e));
-        engine_->start();
-        if (stopped_) engine_->stop(give_up_); // connected only to deliver what is queued
+        reactor_.adopt(e);
+        engine_->start(); // on failure it closes, and engine_closed() clears engine_
+        if (stopped_ && engine_ != nullptr) engine_->stop(give_up_); // only to deliver what is queued
     } catch (const std::exception& ex) {
         engine_ = nullptr;
-        ::close(fd);
+        if (!e) ::close(fd); // else the engine's destructor closes it
         retry(make_error_code(errc::protocol_error), std::string("cannot serve the connection: ") + ex.what());
     }
 }
@@ -92,7 +93,7 @@ void connector::engine_closed(engine&, bool established, std::error_code why) no
     pipe_->handler = this; // the pipe end is ours again
     if (established) next_ivl_ = info_->options.reconnect_ivl; // a working connection resets the back-off
     if (stopped_ || pipe_->peer_closed()) {
-        if (pipe_->peer_closed()) give_up_ = std::min(give_up_, pipe_->peer_linger_deadline());
+        if (pipe_->peer_closed()) set_give_up(pipe_->peer_linger_deadline());
         // The socket is gone (or the context ends): keep trying only while messages wait.
         if (!draining()) {
             finish();
@@ -110,15 +111,19 @@ void connector::retry(std::error_code why, std::string detail) noexcept {
     const auto base = info_->options.reconnect_ivl;
     if (base.count() < 0) { // reconnect_ivl = infinite: no reconnection
         emit(info_->monitor, event_type::disconnected, info_->endpoint, why, detail + "; not reconnecting");
+        if (stopped_ || pipe_->peer_closed()) finish(); // nothing will ever send what is queued
         return;
     }
     // Jitter: up to a quarter of the interval on top, so clients do not retry in lockstep.
     const auto ivl = next_ivl_;
     const auto extra = std::chrono::milliseconds(ivl.count() >= 4 ? jitter_() % (ivl.count() / 4 + 1) : 0);
-    const auto wait = ivl + extra;
+    auto wait = ivl + extra;
     emit(info_->monitor, event_type::connect_retried, info_->endpoint, why, std::move(detail), wait);
     const auto max = info_->options.reconnect_ivl_max;
     if (max > base) next_ivl_ = std::min(max, ivl * 2);
+    if (give_up_ != clock::time_point::max()) // never wait past the deadline
+        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::max(give_up_ - clock::now(), clock::duration::zero())));
     retry_timer_ = reactor_.add_timer(clock::now() + wait, [this] {
         retry_timer_ = {};
         if (clock::now() >= give_up_) {
@@ -134,7 +139,7 @@ void connector::on_pipe_event(event_kind kind, pipe& p) noexcept {
     if (kind == event_kind::peer_closed) {
         // The socket closed while we are not connected: what it queued may still go out if
         // a connection comes up within its linger period.
-        give_up_ = std::min(give_up_, p.peer_linger_deadline());
+        set_give_up(p.peer_linger_deadline());
         if (!draining()) finish();
     }
     // read_activated: the next connection's engine drains the pipe; write_activated: nothing to do.
@@ -143,25 +148,40 @@ void connector::on_pipe_event(event_kind kind, pipe& p) noexcept {
 void connector::stop(bool context_end) noexcept {
     if (stopped_) return;
     stopped_ = true;
+    // Messages queued may still go out within the linger period: a live connection
+    // flushes them, or the current attempt or the next retry carries on until then. At
+    // context end the socket's linger bounds it; on disconnect or close the socket closes
+    // the pipe next, with its linger, and that event decides.
+    if (context_end)
+        set_give_up(deadline_after(info_->options.linger));
+    else if (pipe_->peer_closed())
+        set_give_up(pipe_->peer_linger_deadline());
     if (engine_ != nullptr) { // its engine_closed() finishes us
-        if (context_end) engine_->stop(deadline_after(info_->options.linger));
+        if (context_end) engine_->stop(give_up_);
         return;
     }
-    // Messages queued for a connection not up yet may still go out within the linger
-    // period: the current attempt, or the next retry, carries on until then. At context end
-    // the socket's linger bounds it; on disconnect or close the socket closes the pipe next,
-    // with its linger, and that event decides.
-    if (context_end)
-        give_up_ = std::min(give_up_, deadline_after(info_->options.linger));
-    else if (pipe_->peer_closed())
-        give_up_ = std::min(give_up_, pipe_->peer_linger_deadline());
-    else
-        return;
+    if (!context_end && !pipe_->peer_closed()) return;
     if (!draining()) finish();
 }
 
+void connector::set_give_up(clock::time_point deadline) noexcept {
+    if (deadline >= give_up_) return;
+    give_up_ = deadline;
+    reactor_.cancel_timer(give_up_timer_);
+    try {
+        // A connect in progress or a retry far off must not outlive the deadline.
+        give_up_timer_ = reactor_.add_timer(deadline, [this] {
+            give_up_timer_ = {};
+            if (engine_ == nullptr) finish(); // a live connection has its own linger deadline
+        });
+    } catch (const std::exception&) {
+    }
+}
+
 bool connector::draining() noexcept {
-    return pipe_ != nullptr && pipe_->readable() && clock::now() < give_up_;
+    // Something is queued, there is time left, and a connection may still come.
+    const bool may_connect = engine_ != nullptr || fd_ >= 0 || info_->options.reconnect_ivl.count() >= 0;
+    return pipe_ != nullptr && pipe_->readable() && clock::now() < give_up_ && may_connect;
 }
 
 void connector::abandon_attempt() noexcept {
@@ -174,6 +194,7 @@ void connector::abandon_attempt() noexcept {
 void connector::finish() noexcept {
     stopped_ = true;
     reactor_.cancel_timer(retry_timer_);
+    reactor_.cancel_timer(give_up_timer_);
     abandon_attempt();
     if (pipe_ != nullptr) {
         pipe_->handler = nullptr;

@@ -40,8 +40,12 @@ private:
     void retry(std::error_code why, std::string detail) noexcept;
     void finish() noexcept;
     void abandon_attempt() noexcept;
-    // Stopped (or the socket closed) with messages still queued and time left to send them.
+    // Stopped (or the socket closed) with messages still queued, time left to send them,
+    // and a connection that may still come.
     bool draining() noexcept;
+    // Lowers the deadline for delivering what is queued, and finishes us then if no
+    // connection is up by that time.
+    void set_give_up(clock::time_point deadline) noexcept;
 
     reactor& reactor_;
     const stream_family& family_;
@@ -51,6 +55,7 @@ private:
     int fd_ = -1;       // a connect in progress
     engine* engine_ = nullptr;
     reactor::timer_id retry_timer_;
+    reactor::timer_id give_up_timer_;
     std::chrono::milliseconds next_ivl_;
     clock::time_point give_up_ = clock::time_point::max(); // the socket closed: deliver until then
     bool stopped_ = false;

@@ -39,24 +39,37 @@ void listener::on_io(std::uint32_t) noexcept {
             emit(info_->monitor, event_type::accept_failed, info_->endpoint, {err, std::system_category()},
                  std::string("accept failed: ") + std::strerror(err));
             reactor_.remove(fd_);
-            backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] {
-                backoff_timer_ = {};
-                if (!stopped_) reactor_.add(fd_, EPOLLIN, this);
-            });
+            backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] { resume_accepting(); });
             return;
         }
         family_.tune(cfd, info_->options);
         emit(info_->monitor, event_type::accepted, info_->endpoint);
+        std::shared_ptr<engine> e;
         try {
-            auto e = std::make_shared<engine>(reactor_, cfd, info_, nullptr, *this);
-            engine* raw = e.get();
-            engines_.insert(raw);
-            reactor_.adopt(std::move(e));
-            raw->start();
+            e = std::make_shared<engine>(reactor_, cfd, info_, nullptr, *this); // owns cfd from here
+            engines_.insert(e.get());
+            reactor_.adopt(e);
+            e->start();
         } catch (const std::exception& ex) {
-            ::close(cfd);
+            if (e)
+                engines_.erase(e.get()); // its destructor closes cfd
+            else
+                ::close(cfd);
             emit(info_->monitor, event_type::accept_failed, info_->endpoint, make_error_code(errc::protocol_error),
                  std::string("cannot serve the connection: ") + ex.what());
+        }
+    }
+}
+
+void listener::resume_accepting() noexcept {
+    backoff_timer_ = {};
+    if (stopped_) return;
+    try {
+        reactor_.add(fd_, EPOLLIN, this);
+    } catch (const std::exception&) { // still out of resources: try again later
+        try {
+            backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] { resume_accepting(); });
+        } catch (const std::exception&) {
         }
     }
 }

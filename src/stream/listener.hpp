@@ -34,6 +34,7 @@ public:
 
 private:
     void retire_if_done() noexcept;
+    void resume_accepting() noexcept;
 
     reactor& reactor_;
     const stream_family& family_;

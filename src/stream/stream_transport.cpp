@@ -88,11 +88,10 @@ public:
         auto self = shared_from_this();
         const auto id = owner.endpoint_id;
         r.post([self, &r, fd, bound, info, id] {
-            auto l = std::make_unique<listener>(r, *self->family_, fd, bound, info);
-            listener* raw = l.get();
-            r.adopt(std::move(l));
-            self->endpoints_.emplace(id, raw);
-            raw->start();
+            auto l = std::make_shared<listener>(r, *self->family_, fd, bound, info);
+            r.adopt(l);
+            self->endpoints_.emplace(id, l);
+            l->start();
         });
         return std::make_unique<stream_handle>(self, id, std::move(uri));
     }
@@ -113,11 +112,10 @@ public:
         auto self = shared_from_this();
         const auto id = owner.endpoint_id;
         r.post([self, &r, addr, info, engine_end, id] {
-            auto c = std::make_unique<connector>(r, *self->family_, addr, info, engine_end);
-            connector* raw = c.get();
-            r.adopt(std::move(c));
-            self->endpoints_.emplace(id, raw);
-            raw->start();
+            auto c = std::make_shared<connector>(r, *self->family_, addr, info, engine_end);
+            r.adopt(c);
+            self->endpoints_.emplace(id, c);
+            c->start();
         });
         return std::make_unique<stream_handle>(self, id, std::move(uri));
     }
@@ -144,10 +142,13 @@ public:
     context_core& ctx_;
 
 private:
-    using live_endpoint = std::variant<listener*, connector*>;
+    // Shared with the reactor: an endpoint may finish on its own (a connector whose pipe
+    // the socket dropped) and be retired there; this entry keeps it valid until the
+    // socket removes the endpoint, and stopping a finished one does nothing.
+    using live_endpoint = std::variant<std::shared_ptr<listener>, std::shared_ptr<connector>>;
 
-    static void stop_endpoint(live_endpoint ep, bool context_end) noexcept {
-        std::visit([context_end](auto* e) { e->stop(context_end); }, ep);
+    static void stop_endpoint(const live_endpoint& ep, bool context_end) noexcept {
+        std::visit([context_end](const auto& e) { e->stop(context_end); }, ep);
     }
 
     std::unique_ptr<stream_family> family_;

@@ -68,22 +68,28 @@ engine::~engine() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void engine::start() {
+void engine::start() noexcept {
     engine_lock lock(*this);
     set_events(true, false);
+    if (state_ == state::closed) return; // epoll refused the descriptor: reported, and retired
     last_received_ = clock::now();
     if (pipe_ != nullptr) pipe_->handler = this;
-    const auto ivl = info_->options.handshake_ivl;
-    if (ivl.count() > 0) {
-        handshake_timer_ = reactor_.add_timer(clock::now() + ivl, [this, ivl] {
-            engine_lock lock(*this);
-            handshake_timer_ = {};
-            if (!handshake_done_) fail(errc::timed_out, "ZMTP handshake not completed within " + ms_text(ivl));
-        });
+    try {
+        const auto ivl = info_->options.handshake_ivl;
+        if (ivl.count() > 0) {
+            handshake_timer_ = reactor_.add_timer(clock::now() + ivl, [this, ivl] {
+                engine_lock lock(*this);
+                handshake_timer_ = {};
+                if (!handshake_done_) fail(errc::timed_out, "ZMTP handshake not completed within " + ms_text(ivl));
+            });
+        }
+        std::byte greeting[zmtp::greeting_size];
+        zmtp::write_greeting(greeting, "NULL", false);
+        encoder_.add_raw(greeting, sizeof greeting);
+    } catch (const std::bad_alloc&) {
+        fail(errc::protocol_error, "out of memory starting the connection");
+        return;
     }
-    std::byte greeting[zmtp::greeting_size];
-    zmtp::write_greeting(greeting, "NULL", false);
-    encoder_.add_raw(greeting, sizeof greeting);
     flush();
 }
 
@@ -342,9 +348,12 @@ void engine::resume_input() noexcept {
 // ---------------------------------------------------------------- output
 
 bool engine::fill_encoder() noexcept {
-    while (encoder_.pending() < batch_bytes) {
+    // Whole messages only (all their frames are in the pipe already): a PING or PONG added
+    // after this must not land between the frames of one message.
+    for (bool mid_message = false; mid_message || encoder_.pending() < batch_bytes;) {
         message m;
         if (!pipe_->read(m)) return true;
+        mid_message = m.more();
         try {
             encoder_.add(std::move(m), false);
         } catch (const std::bad_alloc&) {
@@ -595,8 +604,10 @@ void engine::unlock_io() noexcept {
     for (;;) {
         io_mutex_.unlock();
         // A flush asked for while we held the lock is ours to serve, unless someone else
-        // has taken the lock since (they will see the request).
-        if (!flush_requested_.load(std::memory_order_acquire) || !io_mutex_.try_lock()) return;
+        // has taken the lock since (they will see the request). The fence pairs with the
+        // one in after_write(): either it takes the lock, or we see its request.
+        full_fence();
+        if (!flush_requested_.load(std::memory_order_relaxed) || !io_mutex_.try_lock()) return;
         if (flush_requested_.exchange(false, std::memory_order_acq_rel) &&
             (state_ == state::active || state_ == state::lingering) && !failing_) {
             if (on_reactor())
@@ -617,7 +628,8 @@ void engine::after_write() noexcept {
     // The reactor is draining: it sends this with its next writev (the pipe guarantees it
     // sees the message, or is told). Nothing to do, not even the lock.
     if (reactor_draining_.load(std::memory_order_relaxed)) return;
-    flush_requested_.store(true, std::memory_order_release);
+    flush_requested_.store(true, std::memory_order_relaxed);
+    full_fence(); // pairs with unlock_io(): the holder sees the request, or we get the lock
     if (!io_mutex_.try_lock()) return; // the holder serves the request when it lets go
     flush_requested_.store(false, std::memory_order_relaxed);
     if (state_ == state::active && !failing_ && encoder_.empty()) {

@@ -75,8 +75,9 @@ public:
     engine(reactor& r, int fd, std::shared_ptr<const session_info> info, pipe* borrowed, engine_owner& owner);
     ~engine() override;
 
-    // Reactor thread: registers the descriptor and sends the greeting.
-    void start();
+    // Reactor thread: registers the descriptor and sends the greeting. On failure the engine
+    // closes at once (reported to its owner, and retired).
+    void start() noexcept;
     // Reactor thread: the owner stops the connection (unbind, disconnect, context end): what
     // the socket queued is flushed until `deadline`, then the connection closes.
     void stop(clock::time_point deadline) noexcept;
