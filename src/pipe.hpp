@@ -41,9 +41,10 @@ class pipe_handler; // reactor.hpp
 class pipe_driver {
 public:
     virtual ~pipe_driver() = default;
-    // Socket thread, after a whole message was written: send now, or leave it to the I/O
-    // thread (which a parked reader has already been told of).
-    virtual void after_write() noexcept = 0;
+    // Socket thread, after a whole message was written (`last_frame` bytes in its last
+    // frame): send now, or leave it to the I/O thread (which a parked reader has already
+    // been told of).
+    virtual void after_write(std::size_t last_frame) noexcept = 0;
     // Socket thread, the pipe is empty: bring in what the connection has. True if some
     // message may have arrived.
     virtual bool poll_input() noexcept = 0;
@@ -287,11 +288,12 @@ inline pipe_driver* pipe::peer_driver() noexcept {
 
 inline bool pipe::write(message& m) {
     if (write_closed_) return false;
+    const std::size_t size = m.size();
     auto st = out().write(m);
     if (st == flow::write_status::full) return false;
     if (st == flow::write_status::ok_frame) return true;
     if (st == flow::write_status::ok_wake_reader) post_to_peer(event_kind::read_activated);
-    if (pipe_driver* d = peer_driver()) d->after_write();
+    if (pipe_driver* d = peer_driver()) d->after_write(size);
     return true;
 }
 

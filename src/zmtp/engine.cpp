@@ -26,7 +26,11 @@ constexpr std::size_t batch_bytes = 256 * 1024;
 constexpr int reads_per_turn = 16;
 // Messages the socket writes closer together than this are a burst: the reactor sends them,
 // many per writev, instead of the socket's thread one syscall each.
-constexpr auto burst_gap = std::chrono::microseconds(5);
+constexpr auto burst_gap = std::chrono::microseconds(2);
+// A message this large always goes to the reactor: sending it takes long enough that the
+// socket's thread had better produce the next one meanwhile, and a hand-off costs little
+// beside its transmission.
+constexpr std::size_t reactor_message_bytes = 64 * 1024;
 const std::uint64_t burst_gap_ticks = fast_clock::ticks(burst_gap);
 // A socket polling an idle connection backs off between reads, from 0.25 us doubling to
 // 16 us, so that spinning for input does not turn into a storm of empty recv() calls.
@@ -618,12 +622,11 @@ void engine::unlock_io() noexcept {
     }
 }
 
-void engine::after_write() noexcept {
-    // A burst: this write comes soon after the previous one *returned*. Counting from its
-    // return, not its start, matters for large messages: sending one takes long, and
-    // producing the next meanwhile (the reactor sends) beats doing both in turn.
+void engine::after_write(std::size_t last_frame) noexcept {
+    // A burst: this write comes soon after the previous one returned. Large messages are
+    // treated as a burst whatever the gap (see reactor_message_bytes).
     const std::uint64_t now = fast_clock::now();
-    const bool burst = now - last_write_ticks_ < burst_gap_ticks;
+    const bool burst = now - last_write_ticks_ < burst_gap_ticks || last_frame >= reactor_message_bytes;
     last_write_ticks_ = now;
     // The reactor is draining: it sends this with its next writev (the pipe guarantees it
     // sees the message, or is told). Nothing to do, not even the lock.

@@ -88,7 +88,7 @@ public:
     bool established() const noexcept { return handshake_done_; }
 
     // pipe_driver: the socket's thread.
-    void after_write() noexcept override;
+    void after_write(std::size_t last_frame) noexcept override;
     bool poll_input() noexcept override;
     void before_sleep() noexcept override;
 
