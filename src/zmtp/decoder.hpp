@@ -55,6 +55,8 @@ public:
     bool idle() const noexcept { return !direct_ && read_ == written_; }
     // True while a large body is being read in place.
     bool reading_large_body() const noexcept { return direct_; }
+    // Bytes of the large body still to come (0 when none is being read).
+    std::size_t large_body_remaining() const noexcept { return direct_ ? direct_body_.size() - direct_filled_ : 0; }
 
 private:
     status fail(errc code, std::string reason) noexcept;

@@ -99,6 +99,10 @@ private:
     // All below run with io_mutex_ held.
     void unlock_io() noexcept;
     void read_input() noexcept;
+    // Keeps SO_RCVLOWAT at what the decoder waits for (1 byte, or the rest of a large body).
+    void set_read_lowat() noexcept;
+    // Reads what sits below the low-water mark, before a timer judges the peer silent.
+    void read_below_lowat() noexcept;
     bool app_read() noexcept;
     void app_flush() noexcept;
     void take_input(bool app) noexcept;
@@ -144,6 +148,7 @@ private:
     std::uint8_t peer_minor_ = 0;
 
     zmtp::decoder decoder_;
+    int lowat_ = 1; // SO_RCVLOWAT of the descriptor, see set_read_lowat()
     zmtp::encoder encoder_;
     std::optional<zmtp::decoder::frame> held_; // decoded, waiting for room in the pipe
     bool registered_ = false; // the descriptor is in the reactor's epoll set

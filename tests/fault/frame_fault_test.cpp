@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 // Peers that complete the ZMTP handshake properly and then send bad frames
 // to a live volley PULL listener on tcp:// and ipc://: reserved flag bits, a
-// size no machine can hold, a frame above maxmsgsize, and a frame cut short
-// by the peer's death. Each must end that one connection with disconnected
+// size no machine can hold, a frame above maxmsgsize, and a frame (small or
+// large) cut short by the peer's death. Each must end that one connection with disconnected
 // (the right error code, a detail naming the cause), deliver no part of the
 // bad message, and leave the listener and the earlier peer working.
 #include "fault/listener_fixture.hpp"
@@ -63,6 +63,20 @@ TEST_CASE_TEMPLATE_DEFINE("listener drops a peer that dies mid-frame and deliver
     l.check_still_serves(); // neither "first part" nor the 10 bytes reach the application
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(dies_mid_frame, support::tcp_scheme, support::ipc_scheme);
+
+TEST_CASE_TEMPLATE_DEFINE("listener drops a peer that dies inside a large frame", Scheme, dies_mid_large_frame) {
+    fault::listener l(Scheme::bind_endpoint());
+    handshaken_peer bad(l);
+    // 1 MiB announced, 100 KiB sent: the listener reads the body in place and waits for
+    // the rest with a low-water mark, which the peer's death must still cut short.
+    REQUIRE(bad.raw.send(raw_zmtp::frame_header(0, std::size_t{1} << 20) + std::string(100 * 1024, 'x')));
+    bad.raw.close();
+    const auto e = support::expect_event(l.events(), event_type::disconnected);
+    INFO("event detail: \"", e.detail, "\", error: ", e.error.message());
+    CHECK(e.detail.find("closed") != std::string::npos);
+    l.check_still_serves();
+}
+TEST_CASE_TEMPLATE_INSTANTIATE(dies_mid_large_frame, support::tcp_scheme, support::ipc_scheme);
 
 TEST_CASE_TEMPLATE_DEFINE("listener drops a peer that sends an ERROR command after the handshake", Scheme,
                           error_after_handshake) {

@@ -3,11 +3,16 @@
 // answers the listener's PINGs, and one that asks, in its own PING, to be
 // dropped if it says nothing more for its TTL. Each must be disconnected
 // with timed_out and a detail naming the heartbeat, while well-behaved
-// peers (which answer PINGs) stay connected and served.
+// peers (which answer PINGs) stay connected and served. And one that is far
+// from silent, only slow: it trickles a large frame without answering PINGs,
+// and every byte it sends counts as a sign of life.
 #include "fault/listener_fixture.hpp"
 #include "fault/raw_peer.hpp"
 
 #include <doctest/doctest.h>
+
+#include <string>
+#include <thread>
 
 using namespace volley;
 using namespace std::chrono_literals;
@@ -39,3 +44,24 @@ TEST_CASE_TEMPLATE_DEFINE("listener drops a peer whose PING TTL passes in silenc
     l.check_still_serves();
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(ttl_expired, support::tcp_scheme, support::ipc_scheme);
+
+TEST_CASE_TEMPLATE_DEFINE("listener keeps a peer that sends a large frame slowly", Scheme, slow_large_frame) {
+    fault::listener l(Scheme::bind_endpoint(), [](volley::socket& s) {
+        s.set(opt::heartbeat_ivl, 50ms);
+        s.set(opt::heartbeat_timeout, 200ms);
+    });
+    fault::handshaken_peer slow(l);
+    // 256 KiB in 64 pieces, 20 ms apart: 1.3 s, many heartbeat timeouts long, while the
+    // listener waits for the whole body (its low-water mark) and no PING is answered.
+    constexpr std::size_t size = 256 * 1024, piece = 4 * 1024;
+    std::string body(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) body[i] = static_cast<char>('a' + i % 26);
+    REQUIRE(slow.raw.send(raw_zmtp::frame_header(0, size)));
+    for (std::size_t at = 0; at < size; at += piece) {
+        REQUIRE(slow.raw.send(std::string_view(body).substr(at, piece)));
+        std::this_thread::sleep_for(20ms); // the peer's pace, not a wait for an event
+    }
+    CHECK_FALSE(l.events().wait_for(event_type::disconnected, 0ms).has_value());
+    l.check_still_serves({body}); // the slow frame arrived whole
+}
+TEST_CASE_TEMPLATE_INSTANTIATE(slow_large_frame, support::tcp_scheme, support::ipc_scheme);

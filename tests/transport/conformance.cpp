@@ -223,6 +223,35 @@ TEST_CASE_TEMPLATE_DEFINE("one bind serves 100 peers", Scheme, many_peers) {
     CHECK(got.size() == peers);
 }
 
+TEST_CASE_TEMPLATE_DEFINE("small and large messages alternate, each arriving on its own", Scheme, large_then_small) {
+    // Each message is the last one sent until it is answered, so a receiver still waiting
+    // for more bytes than a message has (say, the rest of a large body already read) hangs.
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pair, socket_type::pair);
+    p.a.set(opt::rcvtimeo, 5s);
+    p.b.set(opt::rcvtimeo, 5s);
+    for (std::size_t round = 0; round < 30; ++round) {
+        const std::size_t size = (std::size_t{256} << 10) + round * 1000;
+        message big(size);
+        std::memset(big.data(), static_cast<int>(round), size);
+        REQUIRE(p.a.send(std::move(big)).ok());
+        // Pacing, not waiting: the receiver comes to recv() at a different point of the
+        // large body's arrival each round (before, during, after), and now and then the
+        // small message comes after the receiver fell asleep (the reactor reads again).
+        std::this_thread::sleep_for(std::chrono::microseconds(round * 5));
+        auto got = p.b.recv();
+        REQUIRE_MESSAGE(got.ok(), "round " << round << ": large message lost: " << got.error_code().message());
+        CHECK(got->size() == size);
+        REQUIRE(p.b.send("ack").ok());
+        REQUIRE(p.a.recv().value() == "ack");
+        if (round % 2 == 1) std::this_thread::sleep_for(1ms);
+        REQUIRE(p.a.send("small " + std::to_string(round)).ok());
+        auto small = p.b.recv();
+        REQUIRE_MESSAGE(small.ok(), "round " << round << ": small message lost: " << small.error_code().message());
+        CHECK(small.value() == "small " + std::to_string(round));
+    }
+}
+
 TEST_CASE_TEMPLATE_DEFINE("a stream of 100000 small messages arrives complete and in order", Scheme, stream_order) {
     context ctx;
     auto p = support::pair_up<Scheme>(ctx, socket_type::pull, socket_type::push);
@@ -266,5 +295,6 @@ TEST_CASE_TEMPLATE_INSTANTIATE(reconnect, support::inproc_scheme, support::ipc_s
 TEST_CASE_TEMPLATE_INSTANTIATE(refused, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(linger_flush, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(large_then_small, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
