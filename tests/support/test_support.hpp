@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <string>
 #include <unistd.h>
 
@@ -25,10 +26,18 @@ inline std::string inproc_endpoint() {
     return "inproc://test-" + std::to_string(next.fetch_add(1));
 }
 
-/// A fresh ipc endpoint (a file in /tmp, unique to this process).
+/// A fresh ipc endpoint: a file in /tmp named by pid, a random per-process token and a
+/// counter. The token matters: pids are reused, and a run that was killed leaves socket
+/// files behind that a later process with the same pid would otherwise meet.
 inline std::string ipc_endpoint() {
+    static const std::string prefix = [] {
+        char token[17];
+        std::snprintf(token, sizeof token, "%016llx", static_cast<unsigned long long>(std::random_device{}()) << 32 |
+                                                          std::random_device{}());
+        return "ipc:///tmp/volley-test-" + std::to_string(::getpid()) + "-" + token + "-";
+    }();
     static std::atomic<int> next{0};
-    return "ipc:///tmp/volley-test-" + std::to_string(::getpid()) + "-" + std::to_string(next.fetch_add(1)) + ".ipc";
+    return prefix + std::to_string(next.fetch_add(1)) + ".ipc";
 }
 
 /// Milliseconds elapsed since `start`.
