@@ -12,7 +12,12 @@ using clock = std::chrono::steady_clock;
 
 inline clock::time_point deadline_after(std::chrono::milliseconds timeout) noexcept {
     if (timeout.count() < 0) return clock::time_point::max();
-    return clock::now() + timeout;
+    // Saturate: a timeout of years (rcvtimeo = 1e13 ms) must mean "a very long time", not
+    // overflow into the past and time out at once.
+    const auto now = clock::now();
+    if (timeout >= std::chrono::duration_cast<std::chrono::milliseconds>(clock::time_point::max() - now))
+        return clock::time_point::max();
+    return now + timeout;
 }
 
 // A cheap clock for hot paths that only compare short intervals: the TSC where there is

@@ -6,6 +6,7 @@
 
 #include <volley/monitor.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -15,6 +16,12 @@ namespace volley::detail {
 class monitor_queue {
 public:
     static constexpr std::size_t capacity = 10'000;
+
+    // Every socket has a queue from birth, shared by all its endpoints, so a monitor made
+    // after bind or connect still hears those endpoints; events are kept only once
+    // monitor() has enabled it.
+    void enable() noexcept { enabled_.store(true, std::memory_order_release); }
+    bool enabled() const noexcept { return enabled_.load(std::memory_order_acquire); }
 
     // Thread-safe; never blocks on the reader.
     void push(monitor_event e) noexcept;
@@ -28,12 +35,13 @@ private:
     std::condition_variable ready_;
     std::deque<monitor_event> events_;
     std::size_t dropped_ = 0;
+    std::atomic<bool> enabled_{false};
 };
 
-// Pushes to `q` if there is one (a socket without a monitor has none).
+// Pushes to `q` if it is there and somebody monitors the socket.
 inline void emit(const std::shared_ptr<monitor_queue>& q, event_type type, const std::string& endpoint,
                  std::error_code error = {}, std::string detail = {}, std::chrono::milliseconds interval = {}) noexcept {
-    if (q) q->push(type, endpoint, error, std::move(detail), interval);
+    if (q && q->enabled()) q->push(type, endpoint, error, std::move(detail), interval);
 }
 
 } // namespace volley::detail

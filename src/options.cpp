@@ -2,6 +2,8 @@
 // Validation of socket option values.
 #include "options.hpp"
 
+#include <limits>
+
 namespace volley::detail {
 
 namespace {
@@ -17,8 +19,12 @@ bool any_int(const int&) { return true; }
 bool non_negative(const int& v) { return v >= 0; }
 bool tristate(const int& v) { return v >= -1 && v <= 1; }
 bool minus_one_or_more(const int& v) { return v >= -1; }
+// Deadlines (linger, timeouts) may be any length: deadline_after() saturates. Intervals that
+// arm reactor timers stay within libzmq's int range, so that doubling one cannot overflow.
+constexpr long long max_interval_ms = std::numeric_limits<int>::max();
 bool duration_or_infinite(const std::chrono::milliseconds& v) { return v.count() >= -1; }
-bool non_negative_duration(const std::chrono::milliseconds& v) { return v.count() >= 0; }
+bool interval_or_infinite(const std::chrono::milliseconds& v) { return v.count() >= -1 && v.count() <= max_interval_ms; }
+bool interval(const std::chrono::milliseconds& v) { return v.count() >= 0 && v.count() <= max_interval_ms; }
 bool ttl_range(const std::chrono::milliseconds& v) { return v.count() >= 0 && v.count() <= 6'553'599; }
 bool size_or_unlimited(const std::int64_t& v) { return v >= -1; }
 bool any_bool(const bool&) { return true; }
@@ -48,12 +54,12 @@ auto with_field(option_id id, Fn&& fn) {
     case option_id::sndtimeo: return fn(field<ms>{&o::sndtimeo, duration_or_infinite});
     case option_id::rcvtimeo: return fn(field<ms>{&o::rcvtimeo, duration_or_infinite});
     case option_id::routing_id: return fn(field<std::string>{&o::routing_id, routing_id_rule});
-    case option_id::reconnect_ivl: return fn(field<ms>{&o::reconnect_ivl, duration_or_infinite});
-    case option_id::reconnect_ivl_max: return fn(field<ms>{&o::reconnect_ivl_max, non_negative_duration});
-    case option_id::handshake_ivl: return fn(field<ms>{&o::handshake_ivl, non_negative_duration});
+    case option_id::reconnect_ivl: return fn(field<ms>{&o::reconnect_ivl, interval_or_infinite});
+    case option_id::reconnect_ivl_max: return fn(field<ms>{&o::reconnect_ivl_max, interval});
+    case option_id::handshake_ivl: return fn(field<ms>{&o::handshake_ivl, interval});
     case option_id::maxmsgsize: return fn(field<std::int64_t>{&o::maxmsgsize, size_or_unlimited});
-    case option_id::heartbeat_ivl: return fn(field<ms>{&o::heartbeat_ivl, non_negative_duration});
-    case option_id::heartbeat_timeout: return fn(field<ms>{&o::heartbeat_timeout, non_negative_duration});
+    case option_id::heartbeat_ivl: return fn(field<ms>{&o::heartbeat_ivl, interval});
+    case option_id::heartbeat_timeout: return fn(field<ms>{&o::heartbeat_timeout, interval});
     case option_id::heartbeat_ttl: return fn(field<ms>{&o::heartbeat_ttl, ttl_range});
     case option_id::tcp_keepalive: return fn(field<int>{&o::tcp_keepalive, tristate});
     case option_id::tcp_keepalive_idle: return fn(field<int>{&o::tcp_keepalive_idle, minus_one_or_more});

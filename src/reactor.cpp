@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -44,6 +45,26 @@ void reactor::post(task t) {
         tasks_.push_back(std::move(t));
     }
     mailbox_->wake();
+}
+
+bool reactor::run_sync(task t) {
+    if (in_thread()) {
+        t();
+        return true;
+    }
+    std::promise<void> done;
+    auto finished = done.get_future();
+    {
+        std::lock_guard lock(tasks_mutex_);
+        if (exited_) return false;
+        tasks_.push_back([&t, &done] {
+            t();
+            done.set_value();
+        });
+    }
+    mailbox_->wake();
+    finished.wait();
+    return true;
 }
 
 void reactor::stop() {
@@ -143,7 +164,14 @@ void reactor::run() noexcept {
             }
         }
         retired_.clear();
-        if (stopping_.load(std::memory_order_acquire) && owned_.empty() && timers_.empty()) break;
+        if (stopping_.load(std::memory_order_acquire) && owned_.empty() && timers_.empty()) {
+            std::lock_guard lock(tasks_mutex_);
+            if (tasks_.empty()) { // a run_sync() caller waits for every task accepted before this
+                exited_ = true;
+                break;
+            }
+            continue;
+        }
 
         const auto ticket = mailbox_->prepare_sleep();
         (void)ticket;

@@ -65,6 +65,9 @@ public:
     // ---- any thread ----
     // Runs `t` on the reactor thread, after the tasks posted before it.
     void post(task t);
+    // Runs `t` on the reactor thread and waits until it has run (at once if called there).
+    // False, without running it, if the thread has already ended.
+    bool run_sync(task t);
     bool in_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
     // The mailbox for pipe ends owned by handlers on this reactor (set pipe::handler).
     const std::shared_ptr<detail::mailbox>& mailbox() const noexcept { return mailbox_; }
@@ -95,6 +98,7 @@ private:
     std::shared_ptr<detail::mailbox> mailbox_;
     std::mutex tasks_mutex_;
     std::vector<task> tasks_;
+    bool exited_ = false; // under tasks_mutex_: the thread runs no more tasks
     std::vector<task> running_;
     std::vector<event> events_;
     std::map<std::pair<clock::time_point, std::uint64_t>, task> timers_;

@@ -13,7 +13,8 @@
 namespace volley::detail {
 
 socket_base::socket_base(context_core& ctx, socket_type type)
-    : ctx_(ctx.shared_from_this()), type_(type), mailbox_(std::make_shared<mailbox>()) {
+    : ctx_(ctx.shared_from_this()), type_(type), mailbox_(std::make_shared<mailbox>()),
+      monitor_(std::make_shared<detail::monitor_queue>()) {
     ctx_->add_socket(this);
 }
 
@@ -266,7 +267,7 @@ std::error_code socket_base::set_option(option_id id, const option_value& v) noe
 }
 
 std::shared_ptr<detail::monitor_queue> socket_base::monitor_queue() {
-    if (!monitor_) monitor_ = std::make_shared<detail::monitor_queue>();
+    monitor_->enable();
     return monitor_;
 }
 

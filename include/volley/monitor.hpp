@@ -32,7 +32,8 @@ enum class event_type {
     disconnected,        ///< an established connection ended (error says why, if it was not a clean close)
     handshake_succeeded, ///< the ZMTP handshake completed: messages flow
     handshake_failed,    ///< the ZMTP handshake failed (error and detail say why)
-    closed,              ///< a bound endpoint stopped listening (unbind or close)
+    closed,              ///< an endpoint ended: a bound one stopped listening (unbind or close), or a
+                         ///< connect gave up because reconnect_ivl is -1 (error and detail say why)
 };
 
 std::string_view to_string(event_type t) noexcept;

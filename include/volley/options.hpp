@@ -50,9 +50,11 @@ inline constexpr option<std::chrono::milliseconds, detail::option_id::rcvtimeo> 
 /// with a zero byte (those are reserved for generated ids); empty means none.
 inline constexpr option<std::string, detail::option_id::routing_id> routing_id{};
 
-/// Wait before reconnecting a lost or refused connection (default 100 ms; infinite = never
-/// reconnect). The wait doubles after each failed attempt up to reconnect_ivl_max, with
-/// random jitter so many clients do not reconnect in lockstep.
+/// Wait before reconnecting a lost or refused connection (default 100 ms, at least 1 ms is
+/// waited; infinite = never reconnect: the endpoint ends with its first connection, monitor
+/// event `closed`). The wait doubles after each failed attempt up to reconnect_ivl_max, with
+/// random jitter (never past the max) so many clients do not reconnect in lockstep.
+/// Intervals here and below are at most 2^31-1 ms (libzmq's range).
 inline constexpr option<std::chrono::milliseconds, detail::option_id::reconnect_ivl> reconnect_ivl{};
 /// Upper bound of the reconnect back-off (default 0: no back-off, every wait is reconnect_ivl).
 inline constexpr option<std::chrono::milliseconds, detail::option_id::reconnect_ivl_max> reconnect_ivl_max{};

@@ -109,18 +109,27 @@ void connector::retry(std::error_code why, std::string detail) noexcept {
         return;
     }
     const auto base = info_->options.reconnect_ivl;
-    if (base.count() < 0) { // reconnect_ivl = infinite: no reconnection
-        emit(info_->monitor, event_type::disconnected, info_->endpoint, why, detail + "; not reconnecting");
-        if (stopped_ || pipe_->peer_closed()) finish(); // nothing will ever send what is queued
+    if (base.count() < 0) {
+        // reconnect_ivl = -1: no second attempt. The endpoint is over: its pipe closes, so
+        // the socket stops routing to it (what arrived stays readable), and the monitor
+        // hears it once (an established connection's engine reported the disconnect).
+        const auto info = info_; // finish() retires us
+        finish(); // first: whoever sees the event finds the pipe already closed
+        emit(info->monitor, event_type::closed, info->endpoint, why, detail + "; not reconnecting (reconnect_ivl is -1)");
         return;
     }
-    // Jitter: up to a quarter of the interval on top, so clients do not retry in lockstep.
-    const auto ivl = next_ivl_;
+    // Exponential back-off from reconnect_ivl (at least 1 ms, so 0 means "at once" without
+    // spinning) up to reconnect_ivl_max, with up to a quarter of jitter so that clients do
+    // not retry in lockstep; the jittered wait never exceeds reconnect_ivl_max.
+    const auto max = info_->options.reconnect_ivl_max;
+    const auto ivl = std::max(next_ivl_, std::chrono::milliseconds(1));
     const auto extra = std::chrono::milliseconds(ivl.count() >= 4 ? jitter_() % (ivl.count() / 4 + 1) : 0);
     auto wait = ivl + extra;
+    if (max > base) {
+        wait = std::min(wait, max);
+        next_ivl_ = std::min(max, ivl * 2);
+    }
     emit(info_->monitor, event_type::connect_retried, info_->endpoint, why, std::move(detail), wait);
-    const auto max = info_->options.reconnect_ivl_max;
-    if (max > base) next_ivl_ = std::min(max, ivl * 2);
     if (give_up_ != clock::time_point::max()) // never wait past the deadline
         wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::max(give_up_ - clock::now(), clock::duration::zero())));

@@ -35,7 +35,7 @@ std::shared_ptr<const session_info> make_session(const vt::endpoint_owner& o, st
 
 class stream_transport;
 
-// The socket's handle: destroying it stops the endpoint on the reactor.
+// The socket's handle: destroying it stops the endpoint on the reactor, and waits for that.
 class stream_handle final : public vt::endpoint_handle {
 public:
     stream_handle(std::shared_ptr<stream_transport> t, std::uint64_t id, std::string uri)
@@ -156,9 +156,13 @@ private:
 };
 
 stream_handle::~stream_handle() {
+    // Synchronous: once unbind() or close() returns, the listening descriptor is closed and
+    // an ipc file removed, so the address can be bound again at once. (The reactor never
+    // waits for the socket's thread, so this cannot deadlock; if the reactor has already
+    // ended, context shutdown stopped every endpoint.)
     auto t = transport_;
     const auto id = id_;
-    if (t->ctx_.io_started()) t->ctx_.io().post([t, id] { t->stop(id); });
+    if (t->ctx_.io_started()) t->ctx_.io().run_sync([&t, id] { t->stop(id); });
 }
 
 } // namespace

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include <atomic>
 #include <thread>
 
@@ -119,6 +121,19 @@ TEST_CASE("options are validated, and a rejected value leaves the option unchang
     CHECK(s.get(opt::routing_id) == "worker-1");
     s.set(opt::rcvtimeo, 15ms);
     CHECK(s.get(opt::rcvtimeo) == 15ms);
+    // Intervals that arm timers stay within libzmq's int range.
+    const auto int_max = std::chrono::milliseconds(std::numeric_limits<int>::max());
+    const auto bounded = [&](auto o) {
+        s.set(o, int_max + 1ms, ec);
+        CHECK(ec == errc::invalid_argument);
+        s.set(o, int_max, ec);
+        CHECK_FALSE(ec);
+    };
+    bounded(opt::reconnect_ivl);
+    bounded(opt::reconnect_ivl_max);
+    bounded(opt::handshake_ivl);
+    bounded(opt::heartbeat_ivl);
+    bounded(opt::heartbeat_timeout);
 }
 
 TEST_CASE("recv waits no longer than rcvtimeo") {

@@ -13,7 +13,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <future>
+#include <vector>
 
 using namespace volley;
 using namespace std::chrono_literals;
@@ -168,6 +171,33 @@ TEST_CASE("ipc: a path a live socket listens on is in use") {
     b.bind(ep, ec);
     CHECK(ec == errc::address_in_use);
     CHECK(file_exists(path_of(ep)));
+}
+
+TEST_CASE("ipc: a path whose listener never accepts (full backlog) is in use, without hanging the bind") {
+    const std::string ep = support::ipc_endpoint();
+    const std::string path = path_of(ep);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0); // a stopped process: listens, never accepts
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 0) == 0);
+    std::vector<int> queued;
+    for (int i = 0; i < 16; ++i) { // fill the backlog until a connect would block
+        const int c = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        queued.push_back(c);
+        if (::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno == EAGAIN) break;
+    }
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    std::error_code ec;
+    auto bound = std::async(std::launch::async, [&] { s.bind(ep, ec); });
+    REQUIRE(bound.wait_for(10s) == std::future_status::ready); // a blocking probe would hang here
+    CHECK(ec == errc::address_in_use);
+    CHECK(file_exists(path)); // a live listener's file is left alone
+    for (int c : queued) ::close(c);
+    ::close(listener);
+    ::unlink(path.c_str());
 }
 
 TEST_CASE("ipc: a path holding an ordinary file is in use, and the file is left alone") {

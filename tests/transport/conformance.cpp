@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <set>
+#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -285,6 +286,46 @@ TEST_CASE_TEMPLATE_DEFINE("an incompatible peer is refused", Scheme, incompatibl
     CHECK(e.detail.find("PUSH") != std::string::npos);
 }
 
+TEST_CASE_TEMPLATE_DEFINE("a monitor made after bind and connect hears those endpoints", Scheme, late_monitor) {
+    context ctx;
+    socket pull(ctx, socket_type::pull), push(ctx, socket_type::push);
+    pull.bind(Scheme::bind_endpoint());
+    auto mp = pull.monitor(); // after the bind: the endpoint exists already
+    push.connect(pull.last_endpoint());
+    support::expect_event(mp, event_type::accepted);
+    support::expect_event(mp, event_type::handshake_succeeded);
+    if constexpr (Scheme::stream) { // a connect's later life: retries after a refusal
+        socket lonely(ctx, socket_type::push);
+        lonely.set(opt::reconnect_ivl, 10ms);
+        lonely.connect(unused_endpoint<Scheme>());
+        auto ml = lonely.monitor();
+        support::expect_event(ml, event_type::connect_retried);
+    }
+}
+
+TEST_CASE_TEMPLATE_DEFINE("an unbound address can be bound again at once", Scheme, rebind) {
+    context ctx;
+    socket pull(ctx, socket_type::pull);
+    pull.bind(Scheme::bind_endpoint());
+    const std::string ep = pull.last_endpoint(); // the port or path it got, bound again below
+    for (int round = 0; round < 50; ++round) {
+        CAPTURE(round);
+        pull.unbind(ep);
+        if constexpr (std::is_same_v<Scheme, support::ipc_scheme>) {
+            struct stat st{};
+            REQUIRE(::lstat(ep.substr(std::strlen("ipc://")).c_str(), &st) != 0); // gone when unbind returns
+        }
+        std::error_code ec;
+        pull.bind(ep, ec);
+        REQUIRE_MESSAGE(!ec, ec.message());
+    }
+    socket push(ctx, socket_type::push);
+    push.connect(ep);
+    REQUIRE(push.send("still serving").ok());
+    pull.set(opt::rcvtimeo, 10s);
+    CHECK(pull.recv().value() == "still serving");
+}
+
 TEST_CASE_TEMPLATE_INSTANTIATE(exchange, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(multipart_whole, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(sizes, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
@@ -298,3 +339,5 @@ TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, support::inproc_scheme, support::ipc_
 TEST_CASE_TEMPLATE_INSTANTIATE(large_then_small, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(late_monitor, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(rebind, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);

@@ -7,8 +7,10 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <future>
 #include <memory>
+#include <vector>
 
 using namespace volley;
 using namespace std::chrono_literals;
@@ -102,4 +104,123 @@ TEST_CASE("retries far apart do not stretch context end past linger") {
     const auto start = std::chrono::steady_clock::now();
     CHECK(finishes_within(10s, [&] { ctx.reset(); }));
     CHECK(support::ms_since(start) < 5000);
+}
+
+namespace {
+
+// A tcp endpoint nobody listens on (bound once, then released).
+std::string refused_endpoint() {
+    context probe;
+    volley::socket s(probe, socket_type::pull);
+    s.bind("tcp://127.0.0.1:*");
+    return s.last_endpoint();
+}
+
+} // namespace
+
+TEST_CASE("reconnect waits, jitter included, never exceed reconnect_ivl_max") {
+    context ctx;
+    volley::socket push(ctx, socket_type::push);
+    push.set(opt::reconnect_ivl, 40ms);
+    push.set(opt::reconnect_ivl_max, 80ms);
+    auto mp = push.monitor();
+    push.connect(refused_endpoint());
+    std::vector<std::chrono::milliseconds> waits;
+    for (int i = 0; i < 6; ++i) waits.push_back(support::expect_event(mp, event_type::connect_retried).interval);
+    CHECK(waits.front() >= 40ms);
+    for (auto w : waits) CHECK(w <= 80ms);
+    CHECK(waits.back() == 80ms); // doubled to the cap (jitter cannot lift it past)
+}
+
+TEST_CASE("reconnect_ivl 0 backs off from 1 ms instead of spinning") {
+    context ctx;
+    volley::socket push(ctx, socket_type::push);
+    push.set(opt::reconnect_ivl, 0ms);
+    push.set(opt::reconnect_ivl_max, 1000ms);
+    auto mp = push.monitor();
+    push.connect(refused_endpoint());
+    std::vector<std::chrono::milliseconds> waits;
+    for (int i = 0; i < 9; ++i) waits.push_back(support::expect_event(mp, event_type::connect_retried).interval);
+    CHECK(waits.front() >= 1ms);
+    for (std::size_t i = 1; i < waits.size(); ++i) CHECK(waits[i] >= waits[i - 1]);
+    CHECK(waits.back() >= 256ms); // 1, 2, 4, ... doubled eight times
+    CHECK(mp.dropped() == 0);
+}
+
+TEST_CASE("with reconnect_ivl -1 a lost connection ends its endpoint: reported once, and no longer routed to") {
+    context ctx;
+    volley::socket push(ctx, socket_type::push);
+    push.set(opt::reconnect_ivl, infinite);
+    auto mp = push.monitor();
+    volley::socket stays(ctx, socket_type::pull);
+    stays.bind("tcp://127.0.0.1:*");
+    push.connect(stays.last_endpoint());
+    support::expect_event(mp, event_type::handshake_succeeded);
+    {
+        volley::socket leaves(ctx, socket_type::pull);
+        leaves.bind("tcp://127.0.0.1:*");
+        push.connect(leaves.last_endpoint());
+        support::expect_event(mp, event_type::handshake_succeeded);
+    }
+    support::expect_event(mp, event_type::disconnected);
+    const auto next = mp.next(10s); // the endpoint's end, not a second disconnect
+    REQUIRE(next.has_value());
+    CHECK(next->type == event_type::closed);
+    CHECK(next->detail.find("not reconnecting") != std::string::npos);
+    constexpr int count = 100;
+    for (int i = 0; i < count; ++i) REQUIRE(push.send(std::to_string(i)).ok());
+    stays.set(opt::rcvtimeo, 10s);
+    int got = 0;
+    for (; got < count; ++got) {
+        auto m = stays.recv();
+        if (!m || m.value() != std::to_string(got)) break;
+    }
+    CHECK(got == count); // none went into the dead connection's pipe
+}
+
+TEST_CASE("with reconnect_ivl -1 a refused connect ends its endpoint with closed, not disconnected") {
+    context ctx;
+    volley::socket push(ctx, socket_type::push);
+    push.set(opt::reconnect_ivl, infinite);
+    auto mp = push.monitor();
+    push.connect(refused_endpoint());
+    const auto e = mp.next(10s);
+    REQUIRE(e.has_value());
+    CHECK(e->type == event_type::closed);
+    CHECK(e->error);
+}
+
+TEST_CASE("a timeout of years means waiting, not timing out at once") {
+    context ctx;
+    volley::socket pull(ctx, socket_type::pull), push(ctx, socket_type::push);
+    pull.bind(support::inproc_endpoint());
+    push.connect(pull.last_endpoint());
+    pull.set(opt::rcvtimeo, std::chrono::milliseconds(10'000'000'000'000)); // ~317 years
+    auto got = std::async(std::launch::async, [&] { return pull.recv(); });
+    CHECK(got.wait_for(100ms) == std::future_status::timeout); // still waiting
+    REQUIRE(push.send("late").ok());
+    REQUIRE(got.wait_for(10s) == std::future_status::ready);
+    CHECK(got.get().value() == "late");
+}
+
+TEST_CASE("an inproc connect that never met its bind frees what it queued") {
+    std::atomic<int> freed{0};
+    const auto free_fn = [](void*, void* hint) { static_cast<std::atomic<int>*>(hint)->fetch_add(1); };
+    static char buffer[1024];
+    {
+        context ctx;
+        // Connect-and-close churn to names never bound: each is dropped once its linger ends.
+        for (int i = 0; i < 10; ++i) {
+            volley::socket push(ctx, socket_type::push);
+            push.set(opt::linger, 0ms);
+            push.connect(support::inproc_endpoint());
+            REQUIRE(push.send(message(buffer, sizeof buffer, free_fn, &freed)).ok());
+        }
+        volley::socket last(ctx, socket_type::push);
+        last.connect(support::inproc_endpoint());
+        CHECK(freed.load() == 10);
+        // The context's end drops a connect still waiting, with its messages.
+        REQUIRE(last.send(message(buffer, sizeof buffer, free_fn, &freed)).ok());
+    }
+    CHECK(freed.load() == 11);
 }

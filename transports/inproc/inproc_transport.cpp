@@ -79,6 +79,15 @@ private:
 
 class inproc_transport final : public vt::transport {
 public:
+    inproc_transport() = default;
+    inproc_transport(const inproc_transport&) = delete;
+    inproc_transport& operator=(const inproc_transport&) = delete;
+    ~inproc_transport() override {
+        // Context end: connects that never met their bind are dropped with what they hold.
+        for (auto& [name, waiting] : pending_)
+            for (auto& w : waiting) w.pair->end(1).close(clock::now());
+    }
+
     std::string_view scheme() const noexcept override { return "inproc"; }
     vt::caps capabilities() const noexcept override {
         return vt::caps::message | vt::caps::zero_copy;
@@ -133,6 +142,7 @@ public:
             bound ? combined_hwm(connector.sndhwm, it->second.rcvhwm) : static_cast<std::uint64_t>(connector.sndhwm),
             bound ? combined_hwm(it->second.sndhwm, connector.rcvhwm) : static_cast<std::uint64_t>(connector.rcvhwm));
         vt::attach_pipe(connector.mailbox, pp->end(0), connector.endpoint_id);
+        prune_expired();
         if (bound) {
             vt::attach_pipe(it->second.mailbox, pp->end(1), it->second.endpoint_id);
             report_connection(it->second, connector);
@@ -156,6 +166,7 @@ public:
     // transport, where the connector keeps trying to deliver within its linger).
     void cancel(const std::string& name, std::uint64_t id) noexcept {
         std::lock_guard lock(mutex_);
+        prune_expired();
         auto it = pending_.find(name);
         if (it == pending_.end()) return;
         std::erase_if(it->second, [&](pending_connect& w) {
@@ -169,6 +180,22 @@ public:
     }
 
 private:
+    // Under mutex_: drops the waiting connects whose socket closed and whose linger period
+    // is over (nothing they hold may be delivered any more), so connect-and-close churn to
+    // names never bound does not grow the table.
+    void prune_expired() noexcept {
+        const auto now = clock::now();
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            std::erase_if(it->second, [now](pending_connect& w) {
+                pipe& binder_end = w.pair->end(1);
+                if (!binder_end.peer_linger_expired(now)) return false;
+                binder_end.close(now);
+                return true;
+            });
+            it = it->second.empty() ? pending_.erase(it) : std::next(it);
+        }
+    }
+
     std::mutex mutex_;
     std::unordered_map<std::string, party> bound_;
     std::unordered_map<std::string, std::vector<pending_connect>> pending_;

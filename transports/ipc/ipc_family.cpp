@@ -80,15 +80,17 @@ public:
         struct stat st{};
         if (::lstat(path.c_str(), &st) != 0) return {}; // nothing there
         if (!S_ISSOCK(st.st_mode)) return errc::address_in_use; // never delete a file that is not ours
-        // A socket file: in use if somebody answers, stale (its process died) if not.
-        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        // A socket file: in use if somebody answers, stale (its process died) if refused.
+        // Non-blocking, so a live listener whose backlog is full (a stopped process) is
+        // "in use" at once (EAGAIN) rather than a bind() that hangs.
+        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (probe < 0) return {errno, std::system_category()};
         const int rc = ::connect(probe, a.get(), a.length);
         const int err = errno;
         ::close(probe);
-        if (rc == 0) return errc::address_in_use;
+        if (rc == 0 || err == EAGAIN || err == EINPROGRESS) return errc::address_in_use;
         if (err == ECONNREFUSED) ::unlink(path.c_str());
-        return {};
+        return {}; // anything else: bind() says what is wrong
     }
 
     void after_close(const resolved_address& a) const noexcept override {
