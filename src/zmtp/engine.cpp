@@ -101,17 +101,6 @@ void engine::start() noexcept {
 void engine::stop(clock::time_point deadline) noexcept {
     engine_lock lock(*this);
     if (state_ == state::closed) return;
-    if (!handshake_done_) {
-        // A connection made for messages already queued finishes its handshake and then
-        // delivers them, within the deadline; any other one closes now.
-        if (borrowed_ && pipe_->readable() && clock::now() < deadline) {
-            drain_deadline_ = deadline;
-            arm_linger_timer(deadline);
-            return;
-        }
-        close({}, "stopped during the handshake");
-        return;
-    }
     linger(deadline);
 }
 
@@ -534,7 +523,15 @@ void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
 void engine::linger(clock::time_point deadline) noexcept {
     if (state_ == state::lingering || state_ == state::closed) return;
     if (!handshake_done_) {
-        close({}, "closed by the socket during the handshake");
+        // Stopped, or the socket closed, during the handshake. A connection made for messages
+        // already queued finishes it and then delivers them within the deadline (see
+        // on_established); any other one closes now.
+        if (borrowed_ && pipe_->readable() && clock::now() < deadline) {
+            drain_deadline_ = std::min(drain_deadline_, deadline);
+            arm_linger_timer(drain_deadline_);
+            return;
+        }
+        close({}, "closed during the handshake");
         return;
     }
     state_ = state::lingering;
@@ -614,6 +611,10 @@ void engine::close_now(std::error_code why, std::string detail) noexcept {
     fd_ = -1;
     held_.reset();
     if (pipe_ != nullptr && handshake_done_) pipe_->set_driver(nullptr);
+    // The connector's pipe outlives this connection: drop the frames of a message it did
+    // not finish, or the next connection's message would be glued onto them. (An accepted
+    // connection's pipe close below does the same.)
+    if (pipe_ != nullptr && borrowed_) pipe_->rollback();
     if (pipe_ != nullptr && !borrowed_) {
         pipe_->handler = nullptr;
         pipe_->close(clock::time_point::max()); // what was received stays readable

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <netinet/in.h>
+#include <memory>
 #include <optional>
 #include <poll.h>
 #include <stdexcept>
@@ -139,6 +140,8 @@ public:
             throw std::runtime_error("raw peer: unknown scheme in " + std::string(endpoint));
         }
     }
+    // Adopts a connected descriptor (one that server::accept() took).
+    explicit peer(int connected_fd) noexcept : fd_(connected_fd) {}
     ~peer() { close(); }
     peer(const peer&) = delete;
     peer& operator=(const peer&) = delete;
@@ -258,6 +261,62 @@ private:
 
     int fd_ = -1;
     std::string buffered_;
+};
+
+// A raw listener on tcp://127.0.0.1:<ephemeral> or an ipc path, for tests where volley
+// connects and the misbehaving side accepts.
+class server {
+public:
+    // `scheme`: "tcp" or "ipc"; `ipc_path` names the file for ipc. Throws std::runtime_error.
+    server(std::string_view scheme, const std::string& ipc_path = {}) {
+        if (scheme == "tcp") {
+            fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in sa{};
+            sa.sin_family = AF_INET;
+            sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_, 16) != 0)
+                fail("tcp listen");
+            socklen_t len = sizeof sa;
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+            endpoint_ = "tcp://127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+        } else {
+            fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_un sa{};
+            sa.sun_family = AF_UNIX;
+            if (ipc_path.size() >= sizeof sa.sun_path) throw std::runtime_error("raw server: ipc path too long");
+            std::memcpy(sa.sun_path, ipc_path.data(), ipc_path.size());
+            if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_, 16) != 0)
+                fail("ipc listen");
+            path_ = ipc_path;
+            endpoint_ = "ipc://" + ipc_path;
+        }
+    }
+    ~server() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!path_.empty()) ::unlink(path_.c_str());
+    }
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    const std::string& endpoint() const noexcept { return endpoint_; }
+
+    // The next connection, or nullptr if none comes within `timeout`.
+    std::unique_ptr<peer> accept(std::chrono::milliseconds timeout) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return nullptr;
+        const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        return c < 0 ? nullptr : std::make_unique<peer>(c);
+    }
+
+private:
+    [[noreturn]] void fail(const char* what) {
+        const int err = errno;
+        if (fd_ >= 0) ::close(fd_);
+        throw std::runtime_error(std::string("raw server: ") + what + ": " + std::strerror(err));
+    }
+    int fd_ = -1;
+    std::string endpoint_;
+    std::string path_;
 };
 
 } // namespace raw_zmtp
