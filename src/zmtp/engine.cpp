@@ -356,6 +356,7 @@ bool engine::deliver(zmtp::decoder::frame& f) noexcept {
 void engine::resume_input() noexcept {
     if (!input_paused_) return;
     input_paused_ = false;
+    last_received_ = clock::now(); // the peer's timers restart from here, not from before the pause
     set_events(state_ != state::lingering, out_enabled_);
     read_input();
 }
@@ -483,7 +484,9 @@ void engine::send_ping() noexcept {
             engine_lock lock(*this);
             heartbeat_timeout_timer_ = {};
             read_below_lowat(); // bytes of a large body the peer is still sending count as life
-            if (state_ != state::closed && !failing_ && last_received_ < sent)
+            // While the socket's pipe is full we do not read, so the peer's PONG may sit
+            // unread: silence is ours then, and a slow consumer must not cost the connection.
+            if (state_ != state::closed && !failing_ && !input_paused_ && last_received_ < sent)
                 fail(errc::timed_out, "heartbeat: nothing from the peer within " + ms_text(timeout) + " of a PING");
         });
     }
@@ -512,6 +515,7 @@ void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
         ttl_timer_ = {};
         read_below_lowat();
         if (state_ == state::closed || failing_) return;
+        if (input_paused_) last_received_ = clock::now(); // silence is ours: see send_ping()
         if (clock::now() - last_received_ >= peer_ttl_) {
             fail(errc::timed_out, "heartbeat: nothing from the peer within its TTL of " + ms_text(peer_ttl_));
             return;

@@ -5,7 +5,8 @@
 // with timed_out and a detail naming the heartbeat, while well-behaved
 // peers (which answer PINGs) stay connected and served. And one that is far
 // from silent, only slow: it trickles a large frame without answering PINGs,
-// and every byte it sends counts as a sign of life.
+// and every byte it sends counts as a sign of life. Last, the other side of
+// slowness: a receiver too busy to read must not blame the peer's silence.
 #include "fault/listener_fixture.hpp"
 #include "fault/raw_peer.hpp"
 
@@ -65,3 +66,30 @@ TEST_CASE_TEMPLATE_DEFINE("listener keeps a peer that sends a large frame slowly
     l.check_still_serves({body}); // the slow frame arrived whole
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(slow_large_frame, support::tcp_scheme, support::ipc_scheme);
+
+TEST_CASE_TEMPLATE_DEFINE("a consumer that stops reading keeps its connection and every message", Scheme,
+                          slow_consumer) {
+    // The receiver's queue fills, so it stops reading the connection, and with it the
+    // peer's PONGs: silence it caused itself must not count against the peer.
+    context ctx;
+    volley::socket pull(ctx, socket_type::pull), push(ctx, socket_type::push);
+    pull.set(opt::rcvhwm, 10);
+    pull.set(opt::heartbeat_ivl, 20ms);
+    pull.set(opt::heartbeat_timeout, 50ms);
+    pull.set(opt::rcvtimeo, 5000ms);
+    auto events = pull.monitor();
+    pull.bind(Scheme::bind_endpoint());
+    push.connect(pull.last_endpoint());
+    support::expect_event(events, event_type::handshake_succeeded);
+    constexpr int count = 500;
+    for (int i = 0; i < count; ++i) REQUIRE(push.send(std::to_string(i)).ok());
+    // Ten heartbeat timeouts pass while the application reads nothing.
+    CHECK_FALSE(events.wait_for(event_type::disconnected, 500ms).has_value());
+    int next = 0;
+    for (; next < count; ++next) {
+        auto m = pull.recv();
+        if (!m || m.value() != std::to_string(next)) break;
+    }
+    CHECK(next == count);
+}
+TEST_CASE_TEMPLATE_INSTANTIATE(slow_consumer, support::tcp_scheme, support::ipc_scheme);
