@@ -4,6 +4,7 @@
 
 #include "zmtp/wire.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace volley::zmtp {
@@ -47,13 +48,14 @@ void encoder::add(message&& body, bool command) {
     pending_ += size;
 }
 
-int encoder::gather(iovec* out, int max) const noexcept {
+int encoder::gather(iovec* out, int max, std::size_t max_bytes) const noexcept {
     int n = 0;
-    for (std::size_t i = head_; i < segments_.size() && n < max; ++i) {
+    for (std::size_t i = head_; i < segments_.size() && n < max && max_bytes > 0; ++i) {
         const segment& s = segments_[i];
         const std::byte* base = s.in_buffer ? buf_.data() : s.held.data();
         out[n].iov_base = const_cast<std::byte*>(base + s.begin);
-        out[n].iov_len = s.end - s.begin;
+        out[n].iov_len = std::min(s.end - s.begin, max_bytes);
+        max_bytes -= out[n].iov_len;
         ++n;
     }
     return n;

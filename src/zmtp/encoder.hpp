@@ -9,6 +9,7 @@
 #include <volley/message.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <sys/uio.h>
 #include <vector>
 
@@ -30,8 +31,9 @@ public:
 
     std::size_t pending() const noexcept { return pending_; }
     bool empty() const noexcept { return pending_ == 0; }
-    // Describes up to `max` iovecs of pending bytes, in order; returns how many.
-    int gather(iovec* out, int max) const noexcept;
+    // Describes up to `max` iovecs of pending bytes, in order, at most `max_bytes` of them
+    // (the last iovec is cut short to fit); returns how many.
+    int gather(iovec* out, int max, std::size_t max_bytes = SIZE_MAX) const noexcept;
     // `n` pending bytes were written.
     void consumed(std::size_t n) noexcept;
 

@@ -38,6 +38,15 @@ const std::uint64_t burst_gap_ticks = fast_clock::ticks(burst_gap);
 const std::uint64_t poll_backoff_min = fast_clock::ticks(std::chrono::nanoseconds(250));
 const std::uint64_t poll_backoff_max = fast_clock::ticks(std::chrono::microseconds(16));
 
+// Large transfers move in pieces of this size: each write at most, and the receiver's
+// low-water mark at most. One sendmsg() of a whole 1 MiB body hands the peer nothing until
+// the kernel pushes, and a receiver that waits for the whole body copies nothing until
+// then: the two copies run one after the other. In pieces they overlap. tcp 1 MiB, medians
+// of 7: latency 218 us one-way against 361 us whole (libzmq 230 us); throughput 4.63 k
+// msg/s against 4.66 k (libzmq 4.13 k); 4 MiB 904 msg/s against 751. 256 KiB pieces cost
+// 1 MiB throughput (4.01 k).
+constexpr std::size_t transfer_piece_bytes = 512 * 1024;
+
 // A socket that took over input and has not polled for this long gives it back.
 constexpr auto input_watchdog = std::chrono::milliseconds(5);
 
@@ -184,13 +193,14 @@ void engine::read_input() noexcept {
 }
 
 void engine::set_read_lowat() noexcept {
-    // While a large body is arriving, a TCP descriptor is readable only once all of it is
-    // there (the kernel caps the mark at half its largest receive buffer): one wake-up and
-    // one recv() per body instead of one per segment. tcp 1 MiB, medians of 9 runs: 4.57 k
-    // msg/s with it, 3.81 k without, libzmq 4.06 k; 64 KiB bodies are unchanged, and so is
-    // ipc (a unix socket's poll ignores the mark; recv() with MSG_DONTWAIT always does).
+    // While a large body is arriving, a TCP descriptor is readable only once the rest of it,
+    // or a transfer piece of it, is there (the kernel caps the mark at half its largest
+    // receive buffer): a few wake-ups and recv() calls per body instead of one per segment.
+    // tcp 1 MiB, medians of 9 runs: 4.57 k msg/s with it, 3.81 k without, libzmq 4.06 k;
+    // 64 KiB bodies are unchanged, and so is ipc (a unix socket's poll ignores the mark;
+    // recv() with MSG_DONTWAIT always does).
     const std::size_t rest = decoder_.large_body_remaining();
-    const int want = rest == 0 ? 1 : static_cast<int>(std::min<std::size_t>(rest, INT_MAX));
+    const int want = rest == 0 ? 1 : static_cast<int>(std::min(rest, transfer_piece_bytes));
     if (want == lowat_) return;
     if (::setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof want) == 0) lowat_ = want;
 }
@@ -414,7 +424,7 @@ bool engine::flush() noexcept {
         iovec iov[64];
         msghdr mh{};
         mh.msg_iov = iov;
-        mh.msg_iovlen = static_cast<std::size_t>(encoder_.gather(iov, 64));
+        mh.msg_iovlen = static_cast<std::size_t>(encoder_.gather(iov, 64, transfer_piece_bytes));
         const ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             encoder_.consumed(static_cast<std::size_t>(n));

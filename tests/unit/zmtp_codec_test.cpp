@@ -162,6 +162,27 @@ TEST_CASE("the encoder sends large bodies from their own buffer") {
     CHECK(e.pending() == 9 + 4096 - 100);
 }
 
+TEST_CASE("the encoder hands out at most the bytes asked for, cutting the last piece short") {
+    encoder e(1024);
+    message big(std::size_t{4096});
+    const std::byte* where = big.data();
+    e.add(std::move(big), false);
+    e.add(body("next"), false);
+    iovec iov[4];
+    int n = e.gather(iov, 4, 1009); // the 9-byte header and 1000 body bytes
+    REQUIRE(n == 2);
+    CHECK(iov[0].iov_len == 9);
+    CHECK(iov[1].iov_base == where);
+    CHECK(iov[1].iov_len == 1000);
+    e.consumed(1009);
+    n = e.gather(iov, 4); // the rest of the body from where it stopped, then the next frame
+    REQUIRE(n == 2);
+    CHECK(iov[0].iov_base == where + 1000);
+    CHECK(iov[0].iov_len == 3096);
+    CHECK(iov[1].iov_len == 2 + 4);
+    CHECK(e.gather(iov, 4, 0) == 0);
+}
+
 TEST_CASE("the decoder refuses malformed frames with a reason") {
     struct bad_case {
         const char* what;
