@@ -13,9 +13,12 @@
 
 #include <volley/volley.hpp>
 
+#include <cstdio>
+#include <exception>
+
 #include <system_error>
 
-int main(int argc, char* argv[]) {
+int main(int argc, char* argv[]) try {
     perf::args a;
     if (!perf::parse(argc, argv, true, "local_lat <bind-to> <message-size> <roundtrip-count>", a)) return 1;
 
@@ -37,4 +40,7 @@ int main(int argc, char* argv[]) {
     }
     s.close();
     return 0;
+} catch (const std::exception& e) { // out of memory for the message, say
+    std::printf("error: %s\n", e.what());
+    return 1;
 }

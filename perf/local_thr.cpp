@@ -9,9 +9,12 @@
 
 #include <volley/volley.hpp>
 
+#include <cstdio>
+#include <exception>
+
 #include <system_error>
 
-int main(int argc, char* argv[]) {
+int main(int argc, char* argv[]) try {
     perf::args a;
     if (!perf::parse(argc, argv, true, "local_thr <bind-to> <message-size> <message-count>", a)) return 1;
 
@@ -36,4 +39,7 @@ int main(int argc, char* argv[]) {
     perf::print_throughput_header(a);
     perf::print_throughput(a, elapsed);
     return 0;
+} catch (const std::exception& e) { // out of memory for the message, say
+    std::printf("error: %s\n", e.what());
+    return 1;
 }

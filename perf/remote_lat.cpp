@@ -12,10 +12,13 @@
 
 #include <volley/volley.hpp>
 
+#include <cstdio>
+#include <exception>
+
 #include <cstring>
 #include <system_error>
 
-int main(int argc, char* argv[]) {
+int main(int argc, char* argv[]) try {
     perf::args a;
     if (!perf::parse(argc, argv, true, "remote_lat <connect-to> <message-size> <roundtrip-count>", a)) return 1;
 
@@ -44,4 +47,7 @@ int main(int argc, char* argv[]) {
     perf::print_latency_header(a);
     perf::print_latency(a, elapsed);
     return 0;
+} catch (const std::exception& e) { // out of memory for the message, say
+    std::printf("error: %s\n", e.what());
+    return 1;
 }

@@ -10,9 +10,12 @@
 
 #include <volley/volley.hpp>
 
+#include <cstdio>
+#include <exception>
+
 #include <system_error>
 
-int main(int argc, char* argv[]) {
+int main(int argc, char* argv[]) try {
     perf::args a;
     if (!perf::parse(argc, argv, true, "remote_thr <connect-to> <message-size> <message-count>", a)) return 1;
 
@@ -28,4 +31,7 @@ int main(int argc, char* argv[]) {
     }
     s.close();
     return 0;
+} catch (const std::exception& e) { // out of memory for the message, say
+    std::printf("error: %s\n", e.what());
+    return 1;
 }

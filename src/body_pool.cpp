@@ -81,10 +81,14 @@ struct depot {
         std::lock_guard lock(mutex[c]);
         if (full[c].empty()) return false;
         into.swap(full[c].back());
+        batch spare = std::move(full[c].back()); // `into`'s old, empty vector
+        full[c].pop_back(); // first: a failed push_back below must not leave it in full[c]
         if (empty[c].size() < depot_max_batches(c)) {
-            empty[c].push_back(std::move(full[c].back()));
+            try {
+                empty[c].push_back(std::move(spare));
+            } catch (const std::bad_alloc&) { // out of memory: just do not keep it
+            }
         }
-        full[c].pop_back();
         low[c] = std::min(low[c], full[c].size());
         trim(c);
         return true;

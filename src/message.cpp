@@ -7,6 +7,7 @@
 
 #include "body_pool.hpp"
 
+#include <cstdint>
 #include <new>
 
 namespace volley::detail {
@@ -34,6 +35,7 @@ namespace body_pool = detail::body_pool;
 message::message(std::size_t size) {
     reset_inline(size <= inline_capacity ? size : 0);
     if (size <= inline_capacity) return;
+    if (size > SIZE_MAX - header_size) throw std::bad_alloc(); // header_size + size would wrap
     const auto block = body_pool::allocate(header_size + size);
     u_.ext.body = new (block.memory) body{{1}, nullptr, nullptr};
     u_.ext.data = static_cast<std::byte*>(block.memory) + header_size;

@@ -8,6 +8,8 @@
 
 #include <zmq.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <thread>
 
@@ -19,38 +21,38 @@ int main(int argc, char* argv[]) {
     void* s = zmq_socket(ctx, ZMQ_PAIR);
     if (s == nullptr || zmq_bind(s, "inproc://lat_test") != 0) return perf::fail("zmq_bind");
 
-    int worker_rc = 0;
+    std::atomic<int> worker_rc{0};
     std::thread worker([&] {
         void* peer = zmq_socket(ctx, ZMQ_PAIR);
         if (peer == nullptr || zmq_connect(peer, "inproc://lat_test") != 0) {
             worker_rc = perf::fail("zmq_connect");
-            return;
-        }
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        for (long i = 0; i != a.count; ++i) {
-            if (zmq_msg_recv(&msg, peer, 0) < 0 || zmq_msg_send(&msg, peer, 0) < 0) {
-                worker_rc = perf::fail("zmq_msg_recv/send");
-                return;
+        } else {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            for (long i = 0; i != a.count; ++i) {
+                if (zmq_msg_recv(&msg, peer, 0) < 0 || zmq_msg_send(&msg, peer, 0) < 0) {
+                    if (zmq_errno() != ETERM) worker_rc = perf::fail("zmq_msg_recv/send");
+                    break;
+                }
             }
+            zmq_msg_close(&msg);
         }
-        zmq_msg_close(&msg);
-        zmq_close(peer);
+        if (peer != nullptr) zmq_close(peer);
+        if (worker_rc != 0) zmq_ctx_shutdown(ctx); // main must not wait for a reply that never comes
     });
+    perf::worker_guard guard(worker, [&] { zmq_ctx_shutdown(ctx); });
+    const auto failed = [&](const char* what) { return worker_rc != 0 ? worker_rc.load() : perf::fail(what); };
 
     zmq_msg_t msg;
-    zmq_msg_init_size(&msg, a.message_size);
-    std::memset(zmq_msg_data(&msg), 0, a.message_size);
+    if (zmq_msg_init_size(&msg, a.message_size) != 0) return failed("zmq_msg_init_size");
+    if (a.message_size != 0) std::memset(zmq_msg_data(&msg), 0, a.message_size);
     perf::print_latency_header(a);
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
-        if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
-        if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
-        if (zmq_msg_size(&msg) != a.message_size) {
-            std::printf("message of incorrect size received\n");
-            return 1;
-        }
+        if (zmq_msg_send(&msg, s, 0) < 0) return failed("zmq_msg_send");
+        if (zmq_msg_recv(&msg, s, 0) < 0) return failed("zmq_msg_recv");
+        if (zmq_msg_size(&msg) != a.message_size) return perf::wrong_size();
     }
     const double elapsed = watch.elapsed_us();
     worker.join();

@@ -7,6 +7,8 @@
 
 #include <zmq.h>
 
+#include <atomic>
+#include <cerrno>
 #include <thread>
 
 int main(int argc, char* argv[]) {
@@ -17,35 +19,40 @@ int main(int argc, char* argv[]) {
     void* s = zmq_socket(ctx, ZMQ_PULL);
     if (s == nullptr || zmq_bind(s, "inproc://thr_test") != 0) return perf::fail("zmq_bind");
 
-    int worker_rc = 0;
+    std::atomic<int> worker_rc{0};
     std::thread worker([&] {
         void* push = zmq_socket(ctx, ZMQ_PUSH);
         if (push == nullptr || zmq_connect(push, "inproc://thr_test") != 0) {
             worker_rc = perf::fail("zmq_connect");
-            return;
-        }
-        for (long i = 0; i != a.count; ++i) {
-            zmq_msg_t msg;
-            if (zmq_msg_init_size(&msg, a.message_size) != 0 || zmq_msg_send(&msg, push, 0) < 0) {
-                worker_rc = perf::fail("zmq_msg_init_size/send");
-                return;
+        } else {
+            for (long i = 0; i != a.count; ++i) {
+                zmq_msg_t msg;
+                if (zmq_msg_init_size(&msg, a.message_size) != 0) {
+                    worker_rc = perf::fail("zmq_msg_init_size");
+                    break;
+                }
+                if (zmq_msg_send(&msg, push, 0) < 0) {
+                    if (zmq_errno() != ETERM) worker_rc = perf::fail("zmq_msg_send");
+                    zmq_msg_close(&msg);
+                    break;
+                }
+                zmq_msg_close(&msg);
             }
-            zmq_msg_close(&msg);
         }
-        zmq_close(push);
+        if (push != nullptr) zmq_close(push);
+        if (worker_rc != 0) zmq_ctx_shutdown(ctx); // main must not wait for messages that never come
     });
+    perf::worker_guard guard(worker, [&] { zmq_ctx_shutdown(ctx); });
+    const auto failed = [&](const char* what) { return worker_rc != 0 ? worker_rc.load() : perf::fail(what); };
 
     zmq_msg_t msg;
     zmq_msg_init(&msg);
     perf::print_throughput_header(a);
-    if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
+    if (zmq_msg_recv(&msg, s, 0) < 0) return failed("zmq_msg_recv");
     perf::stopwatch watch;
     for (long i = 0; i != a.count - 1; ++i) {
-        if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
-        if (zmq_msg_size(&msg) != a.message_size) {
-            std::printf("message of incorrect size received\n");
-            return 1;
-        }
+        if (zmq_msg_recv(&msg, s, 0) < 0) return failed("zmq_msg_recv");
+        if (zmq_msg_size(&msg) != a.message_size) return perf::wrong_size();
     }
     const double elapsed = watch.elapsed_us();
     worker.join();

@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <new>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -23,6 +26,12 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using volley::message;
+
+TEST_CASE("a size whose allocation would wrap around is refused, not under-allocated") {
+    // header + size overflows size_t: a small block with a huge size would let writes run off it.
+    CHECK_THROWS_AS(message(SIZE_MAX - 8), std::bad_alloc);
+    CHECK_THROWS_AS(message(SIZE_MAX), std::bad_alloc);
+}
 
 TEST_CASE("bodies up to inline_capacity bytes are stored inline, without allocating") {
     static_assert(message::inline_capacity >= 32);
