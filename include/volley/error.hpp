@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MPL-2.0
-// Error codes of volley. Every failure is a volley::errc inside a
-// std::error_code of the "volley" category, so callers can compare against
-// the enum directly (ec == volley::errc::would_block). Control-plane calls
-// throw std::system_error carrying the same code, with a message that names
-// the cause; data-plane calls (send, recv) return the code as a value.
+// Error codes of volley. Failures volley has a name for are a volley::errc
+// inside a std::error_code of the "volley" category, so callers can compare
+// against the enum directly (ec == volley::errc::would_block); send and recv
+// fail only with those. What the operating system refuses and volley does
+// not translate (bind to an address this host does not have: EADDRNOTAVAIL;
+// an ipc path in a missing directory: ENOENT; out of memory) keeps its errno
+// in std::system_category, so ec.message() still names the cause.
+// Control-plane calls throw std::system_error carrying the code, with a
+// message that names the cause; data-plane calls return the code as a value.
 #pragma once
 
 #include <string>

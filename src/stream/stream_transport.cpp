@@ -70,7 +70,12 @@ public:
         if (addr.family() != AF_UNIX) {
             const int one = 1;
             ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-            if (addr.family() == AF_INET6 && !owner.options.ipv6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+            // IPv6 only unless the ipv6 option asks for both: said explicitly, as libzmq does,
+            // so net.ipv6.bindv6only cannot shut IPv4 clients out of "tcp://*" with ipv6 set.
+            if (addr.family() == AF_INET6) {
+                const int v6only = owner.options.ipv6 ? 0 : 1;
+                ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+            }
         }
         if (::bind(fd, addr.get(), addr.length) != 0 || ::listen(fd, listen_backlog) != 0) {
             ec = from_errno(errno);

@@ -76,6 +76,36 @@ TEST_CASE("tcp: IPv6 literals work") {
     check_exchange(ctx, "tcp://[::1]:*");
 }
 
+TEST_CASE("tcp: with ipv6 set, a wildcard bind takes IPv4 clients too (dual stack)") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pair), b(ctx, socket_type::pair);
+    a.set(opt::ipv6, true);
+    std::error_code ec;
+    a.bind("tcp://*:*", ec);
+    if (ec) {
+        MESSAGE("skipped: no IPv6 here (" << ec.message() << ")");
+        return;
+    }
+    CHECK(a.last_endpoint().rfind("tcp://[::]:", 0) == 0);
+    const auto ep = a.last_endpoint();
+    b.connect("tcp://127.0.0.1:" + ep.substr(ep.rfind(':') + 1));
+    REQUIRE(b.send("over IPv4").ok());
+    a.set(opt::rcvtimeo, 10s);
+    CHECK(a.recv().value() == "over IPv4");
+}
+
+TEST_CASE("tcp: binding to an interface name binds its address") {
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    s.bind("tcp://lo:*"); // the loopback interface, as libzmq's "tcp://eth0:5555"
+    CHECK(s.last_endpoint().rfind("tcp://127.0.0.1:", 0) == 0);
+    volley::socket push(ctx, socket_type::push);
+    push.connect(s.last_endpoint());
+    REQUIRE(push.send("via lo").ok());
+    s.set(opt::rcvtimeo, 10s);
+    CHECK(s.recv().value() == "via lo");
+}
+
 TEST_CASE("tcp: malformed addresses and unknown hosts fail with a reason") {
     context ctx;
     volley::socket s(ctx, socket_type::push);
@@ -239,6 +269,21 @@ TEST_CASE("ipc: abstract names work and leave no file") {
     const std::string name = "@volley-test-" + std::to_string(::getpid());
     check_exchange(ctx, "ipc://" + name);
     CHECK_FALSE(file_exists(name));
+}
+
+TEST_CASE("ipc: ipc://* is not stopped by files planted at names an attacker could predict") {
+    std::vector<std::string> planted;
+    for (int i = 0; i < 8; ++i) { // pid and counter alone made the name
+        planted.push_back("/tmp/volley-" + std::to_string(::getpid()) + "-" + std::to_string(i) + ".ipc");
+        const int fd = ::open(planted.back().c_str(), O_CREAT | O_WRONLY, 0600);
+        if (fd >= 0) ::close(fd);
+    }
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    std::error_code ec;
+    s.bind("ipc://*", ec);
+    CHECK_FALSE(ec);
+    for (const auto& p : planted) ::unlink(p.c_str());
 }
 
 TEST_CASE("ipc: ipc://* binds a fresh path and reports it") {

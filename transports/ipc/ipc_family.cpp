@@ -14,7 +14,9 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,10 +51,19 @@ public:
         std::string path(address);
         if (path == "*") {
             if (!for_bind) return errc::invalid_endpoint;
+            // A random token as well as pid and counter: another user cannot plant a file at
+            // a name it can predict, and a pid reused in another namespace sharing /tmp does
+            // not collide.
+            static const std::string token = [] {
+                std::random_device rd;
+                char text[17];
+                std::snprintf(text, sizeof text, "%08x%08x", rd(), rd());
+                return std::string(text);
+            }();
             static std::atomic<unsigned> counter{0};
             const char* tmp = std::getenv("TMPDIR");
             path = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/volley-" +
-                   std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)) + ".ipc";
+                   std::to_string(::getpid()) + "-" + token + "-" + std::to_string(counter.fetch_add(1)) + ".ipc";
         }
         out = {};
         auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);

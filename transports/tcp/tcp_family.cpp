@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 // tcp://host:port. Addresses: an IPv4 or bracketed IPv6 literal, a host
 // name (resolved with getaddrinfo, IPv4 only unless the ipv6 option is set),
-// or "*" for every interface when binding; the port may be "*" (or 0) when
+// "*" for every interface or an interface name ("eth0") when binding; the port may be "*" (or 0) when
 // binding, for an ephemeral port that last_endpoint() reports. Connections
 // get TCP_NODELAY and the tcp_keepalive options.
 #include "stream/stream_family.hpp"
@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <cstring>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +19,36 @@
 
 namespace volley::detail {
 namespace {
+
+void set_port(resolved_address& a, int port) noexcept {
+    if (a.family() == AF_INET6)
+        reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(static_cast<std::uint16_t>(port));
+    else
+        reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(static_cast<std::uint16_t>(port));
+}
+
+// The address of the network interface called `name` (as libzmq binds "tcp://eth0:*"): its
+// IPv4 address, or with `ipv6` its IPv6 one when it has no IPv4 address. False if no
+// interface has that name.
+bool interface_address(const std::string& name, bool ipv6, resolved_address& out) {
+    ifaddrs* all = nullptr;
+    if (::getifaddrs(&all) != 0) return false;
+    const ifaddrs* v4 = nullptr;
+    const ifaddrs* v6 = nullptr;
+    for (const ifaddrs* i = all; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr || name != i->ifa_name) continue;
+        if (i->ifa_addr->sa_family == AF_INET && v4 == nullptr) v4 = i;
+        if (i->ifa_addr->sa_family == AF_INET6 && v6 == nullptr) v6 = i;
+    }
+    const ifaddrs* pick = v4 != nullptr ? v4 : (ipv6 ? v6 : nullptr);
+    if (pick != nullptr) {
+        out = {};
+        out.length = pick->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+        std::memcpy(&out.storage, pick->ifa_addr, out.length);
+    }
+    ::freeifaddrs(all);
+    return pick != nullptr;
+}
 
 class tcp_family final : public stream_family {
 public:
@@ -63,6 +94,10 @@ public:
                 a4->sin_port = htons(static_cast<std::uint16_t>(port));
                 out.length = sizeof(sockaddr_in);
             }
+            return {};
+        }
+        if (for_bind && !bracketed && interface_address(host, o.ipv6, out)) { // "tcp://eth0:5555"
+            set_port(out, port);
             return {};
         }
         addrinfo hints{};
