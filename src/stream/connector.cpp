@@ -12,9 +12,9 @@
 
 namespace volley::detail {
 
-connector::connector(reactor& r, const stream_family& family, resolved_address peer,
-                     std::shared_ptr<const session_info> info, pipe* pipe_end)
-    : reactor_(r), family_(family), peer_(peer), info_(std::move(info)), pipe_(pipe_end),
+connector::connector(reactor& r, const stream_family& family, std::string address,
+                     std::optional<resolved_address> peer, std::shared_ptr<const session_info> info, pipe* pipe_end)
+    : reactor_(r), family_(family), address_(std::move(address)), peer_(peer), info_(std::move(info)), pipe_(pipe_end),
       next_ivl_(info_->options.reconnect_ivl),
       jitter_(static_cast<unsigned>(clock::now().time_since_epoch().count())) {}
 
@@ -32,13 +32,23 @@ void connector::attempt() noexcept {
         finish();
         return;
     }
-    fd_ = ::socket(peer_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (!peer_) {
+        resolved_address a;
+        if (const auto ec = family_.resolve(address_, false, info_->options, a)) {
+            retry(ec, "cannot resolve '" + address_ + "'");
+            return;
+        }
+        peer_ = a;
+    }
+    const resolved_address peer = *peer_;
+    peer_.reset(); // the next attempt resolves again: the name may have moved
+    fd_ = ::socket(peer.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
         retry({errno, std::system_category()}, std::string("socket() failed: ") + std::strerror(errno));
         return;
     }
     family_.tune(fd_, info_->options);
-    if (::connect(fd_, peer_.get(), peer_.length) == 0) {
+    if (::connect(fd_, peer.get(), peer.length) == 0) {
         connected();
         return;
     }

@@ -4,7 +4,9 @@
 // connection is up (or while it is down) queue in the pipe up to the
 // high-water mark; each connection's engine borrows the pipe end and hands
 // it back when the connection ends. Failed or lost connections are retried
-// after reconnect_ivl, doubling up to reconnect_ivl_max, with jitter.
+// after reconnect_ivl, doubling up to reconnect_ivl_max, with jitter; host
+// names are resolved again for every retry (on the reactor thread, blocking,
+// as libzmq's I/O thread does).
 #pragma once
 
 #include "reactor.hpp"
@@ -12,14 +14,17 @@
 #include "zmtp/engine.hpp"
 
 #include <memory>
+#include <optional>
 #include <random>
 
 namespace volley::detail {
 
 class connector final : public io_handler, public engine_owner, public pipe_handler {
 public:
-    // `pipe_end`: the engine side of the socket's pipe; its reference passes to the connector.
-    connector(reactor& r, const stream_family& family, resolved_address peer,
+    // `address`: the endpoint after "<scheme>://", resolved again before each attempt after
+    // the first; `peer`: what it resolved to at connect(), if it did. `pipe_end`: the engine
+    // side of the socket's pipe; its reference passes to the connector.
+    connector(reactor& r, const stream_family& family, std::string address, std::optional<resolved_address> peer,
               std::shared_ptr<const session_info> info, pipe* pipe_end);
     ~connector() override;
 
@@ -49,7 +54,8 @@ private:
 
     reactor& reactor_;
     const stream_family& family_;
-    resolved_address peer_;
+    std::string address_;
+    std::optional<resolved_address> peer_; // empty: resolve before the next attempt
     std::shared_ptr<const session_info> info_;
     pipe* pipe_;
     int fd_ = -1;       // a connect in progress

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <optional>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <unordered_map>
@@ -103,9 +104,16 @@ public:
 
     std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
                                               std::error_code& ec) override {
+        // A host name that does not resolve yet is not an error (as in libzmq): the connector
+        // resolves again before every attempt, which also follows a name that moves.
         resolved_address addr;
-        if ((ec = family_->resolve(to.address, false, owner.options, addr))) return nullptr;
-        std::string uri = family_->to_uri(addr);
+        ec = family_->resolve(to.address, false, owner.options, addr);
+        const bool resolved = !ec;
+        if (ec == errc::host_unreachable)
+            ec = {};
+        else if (ec)
+            return nullptr;
+        std::string uri = to.uri; // as given, as libzmq reports a connect's endpoint
         auto info = make_session(owner, uri);
         // The socket's pipe exists from now on: what it sends queues until the connection is up.
         const auto& o = owner.options;
@@ -116,8 +124,9 @@ public:
         vt::attach_pipe(owner.mailbox, pp->end(0), owner.endpoint_id);
         auto self = shared_from_this();
         const auto id = owner.endpoint_id;
-        r.post([self, &r, addr, info, engine_end, id] {
-            auto c = std::make_shared<connector>(r, *self->family_, addr, info, engine_end);
+        r.post([self, &r, address = to.address, addr, resolved, info, engine_end, id] {
+            auto c = std::make_shared<connector>(r, *self->family_, address,
+                                                 resolved ? std::optional(addr) : std::nullopt, info, engine_end);
             r.adopt(c);
             self->endpoints_.emplace(id, c);
             c->start();

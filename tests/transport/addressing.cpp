@@ -106,7 +106,34 @@ TEST_CASE("tcp: binding to an interface name binds its address") {
     CHECK(s.recv().value() == "via lo");
 }
 
-TEST_CASE("tcp: malformed addresses and unknown hosts fail with a reason") {
+TEST_CASE("tcp: a host name that does not resolve is retried, as libzmq does, and the reason reported") {
+    context ctx;
+    volley::socket s(ctx, socket_type::push);
+    s.set(opt::reconnect_ivl, 10ms);
+    auto m = s.monitor();
+    s.connect("tcp://no-such-host.invalid:5555"); // no error: the name may resolve later
+    CHECK(s.last_endpoint() == "tcp://no-such-host.invalid:5555");
+    const auto e = support::expect_event(m, event_type::connect_retried);
+    CHECK(e.error == errc::host_unreachable);
+    CHECK(e.detail.find("cannot resolve 'no-such-host.invalid:5555'") != std::string::npos);
+    CHECK(e.endpoint == "tcp://no-such-host.invalid:5555");
+    support::expect_event(m, event_type::connect_retried); // and again
+}
+
+TEST_CASE("tcp: a connect by host name reports the endpoint as given") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pull), b(ctx, socket_type::push);
+    a.bind("tcp://127.0.0.1:*");
+    const auto ep = a.last_endpoint();
+    const std::string by_name = "tcp://localhost:" + ep.substr(ep.rfind(':') + 1);
+    auto m = b.monitor();
+    b.connect(by_name);
+    CHECK(b.last_endpoint() == by_name);
+    CHECK(support::expect_event(m, event_type::handshake_succeeded).endpoint == by_name);
+    b.disconnect(by_name);
+}
+
+TEST_CASE("tcp: malformed addresses fail with a reason") {
     context ctx;
     volley::socket s(ctx, socket_type::push);
     const struct {
@@ -120,7 +147,7 @@ TEST_CASE("tcp: malformed addresses and unknown hosts fail with a reason") {
         {"tcp://*:5555", errc::invalid_endpoint, false},
         {"tcp://127.0.0.1:12x", errc::invalid_endpoint, true},
         {"tcp://[::1:5555", errc::invalid_endpoint, true},
-        {"tcp://no-such-host.invalid:5555", errc::host_unreachable, false},
+        {"tcp://no-such-host.invalid:5555", errc::host_unreachable, true}, // a bind needs the address now
     };
     for (const auto& c : cases) {
         std::error_code ec;
