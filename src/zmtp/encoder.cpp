@@ -68,7 +68,7 @@ void encoder::consumed(std::size_t n) noexcept {
         const std::size_t left = s.end - s.begin;
         if (n < left) {
             s.begin += n;
-            return;
+            break;
         }
         n -= left;
         s.held = message(); // a large body is released as soon as it is written
@@ -78,7 +78,32 @@ void encoder::consumed(std::size_t n) noexcept {
         buf_.clear();
         segments_.clear();
         head_ = 0;
+        return;
     }
+    // A peer that keeps up only just never lets the encoder run empty while more is added
+    // (the socket's thread asks for a flush whenever it writes): drop the written prefix
+    // once it is most of the buffer, so the buffer stays near what is still unwritten.
+    const std::size_t first = first_unwritten_offset();
+    if (first >= compact_min_bytes && first >= buf_.size() / 2) compact(first);
+}
+
+std::size_t encoder::first_unwritten_offset() const noexcept {
+    for (std::size_t i = head_; i < segments_.size(); ++i) {
+        if (segments_[i].in_buffer) return segments_[i].begin; // buffer segments are in buffer order
+    }
+    return buf_.size();
+}
+
+void encoder::compact(std::size_t first) noexcept {
+    std::memmove(buf_.data(), buf_.data() + first, buf_.size() - first);
+    buf_.resize(buf_.size() - first);
+    for (std::size_t i = head_; i < segments_.size(); ++i) {
+        if (!segments_[i].in_buffer) continue;
+        segments_[i].begin -= first;
+        segments_[i].end -= first;
+    }
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
 }
 
 } // namespace volley::zmtp

@@ -36,6 +36,8 @@ public:
     int gather(iovec* out, int max, std::size_t max_bytes = SIZE_MAX) const noexcept;
     // `n` pending bytes were written.
     void consumed(std::size_t n) noexcept;
+    // Bytes the copy buffer holds, written or not (for tests: it must not grow without bound).
+    std::size_t buffered_bytes() const noexcept { return buf_.size(); }
 
 private:
     struct segment {
@@ -45,6 +47,13 @@ private:
         bool in_buffer;
     };
     void append(const void* data, std::size_t n);
+    // Offset in buf_ of the first byte not yet written (buf_.size() when none is there).
+    std::size_t first_unwritten_offset() const noexcept;
+    // Drops the written segments and the first `first` bytes of buf_.
+    void compact(std::size_t first) noexcept;
+
+    // The written prefix is dropped once it is at least this large and half the buffer.
+    static constexpr std::size_t compact_min_bytes = 64 * 1024;
 
     std::size_t copy_threshold_;
     std::vector<std::byte> buf_;

@@ -183,6 +183,43 @@ TEST_CASE("the encoder hands out at most the bytes asked for, cutting the last p
     CHECK(e.gather(iov, 4, 0) == 0);
 }
 
+TEST_CASE("an encoder that never runs empty keeps its buffer near what is unwritten") {
+    // A peer that keeps up only just: each write leaves a little behind, more is added.
+    encoder e;
+    std::vector<std::byte> sent;
+    std::uint64_t next_added = 0;
+    std::size_t most = 0;
+    const auto add_one = [&] {
+        const std::string text = std::to_string(next_added++);
+        e.add(body(text), false);
+    };
+    for (int i = 0; i < 100; ++i) add_one();
+    for (int round = 0; round < 20'000; ++round) {
+        for (int i = 0; i < 10; ++i) add_one();
+        iovec iov[64];
+        const int n = e.gather(iov, 64);
+        std::size_t take = 0;
+        for (int i = 0; i < n; ++i) take += iov[i].iov_len;
+        take -= std::min<std::size_t>(take, 7); // never quite everything
+        std::size_t left = take;
+        for (int i = 0; i < n && left > 0; ++i) {
+            const std::size_t part = std::min(left, iov[i].iov_len);
+            const auto* p = static_cast<const std::byte*>(iov[i].iov_base);
+            sent.insert(sent.end(), p, p + part);
+            left -= part;
+        }
+        e.consumed(take);
+        REQUIRE(e.pending() > 0);
+        most = std::max(most, e.buffered_bytes());
+    }
+    CHECK(most < 256 * 1024); // ~1.5 MB were written through it
+    // And what went out is the frames, whole and in order.
+    decoder d(4096, 1024);
+    const auto frames = feed(d, sent, 100'000);
+    REQUIRE(frames.size() > 1000);
+    for (std::size_t i = 0; i < frames.size(); ++i) REQUIRE(frames[i].body == std::to_string(i));
+}
+
 TEST_CASE("the decoder refuses malformed frames with a reason") {
     struct bad_case {
         const char* what;
