@@ -60,8 +60,11 @@ inline constexpr option<std::chrono::milliseconds, detail::option_id::reconnect_
 inline constexpr option<std::chrono::milliseconds, detail::option_id::reconnect_ivl_max> reconnect_ivl_max{};
 /// How long a new connection may take to complete the ZMTP handshake (default 30 s; 0 = no limit).
 inline constexpr option<std::chrono::milliseconds, detail::option_id::handshake_ivl> handshake_ivl{};
-/// Largest frame accepted from a peer, in bytes (default -1: no limit). A peer that sends a
-/// larger one is disconnected (monitor: disconnected, errc::message_too_large).
+/// Largest message accepted from a peer, in bytes, all frames of a multipart message counted
+/// together (default -1: no limit). A peer that sends a larger one is disconnected (monitor:
+/// disconnected, errc::message_too_large) and nothing of that message is delivered. libzmq
+/// documents ZMQ_MAXMSGSIZE so but checks each frame alone; the whole-message bound also
+/// stops a peer from growing an unfinished multipart message without end.
 inline constexpr option<std::int64_t, detail::option_id::maxmsgsize> maxmsgsize{};
 /// Send a ZMTP PING this often (default 0: no heartbeats).
 inline constexpr option<std::chrono::milliseconds, detail::option_id::heartbeat_ivl> heartbeat_ivl{};

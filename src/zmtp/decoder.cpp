@@ -47,6 +47,7 @@ decoder::status decoder::next(frame& out) noexcept {
         out.body = std::move(direct_body_);
         out.command = direct_command_;
         direct_ = false;
+        account(out);
         return status::frame;
     }
     const std::size_t avail = written_ - read_;
@@ -71,11 +72,18 @@ decoder::status decoder::next(frame& out) noexcept {
     } else {
         for (int i = 1; i <= 8; ++i) size = (size << 8) | std::to_integer<std::uint64_t>(p[i]);
     }
-    if (max_frame_ >= 0 && size > static_cast<std::uint64_t>(max_frame_))
-        return fail(errc::message_too_large,
-                    "frame of " + std::to_string(size) + " bytes exceeds maxmsgsize " + std::to_string(max_frame_));
     if (size > (std::uint64_t{1} << 62))
         return fail(errc::protocol_error, "malformed frame (impossible size " + std::to_string(size) + ")");
+    if (max_message_ >= 0) {
+        const auto max = static_cast<std::uint64_t>(max_message_);
+        const std::uint64_t earlier = command ? 0 : message_bytes_;
+        if (size > max)
+            return fail(errc::message_too_large,
+                        "frame of " + std::to_string(size) + " bytes exceeds maxmsgsize " + std::to_string(max));
+        if (earlier + size > max)
+            return fail(errc::message_too_large, "multipart message of " + std::to_string(earlier + size) +
+                                                     " bytes so far exceeds maxmsgsize " + std::to_string(max));
+    }
 
     const std::size_t body = static_cast<std::size_t>(size);
     if (avail - header >= body) { // the whole frame is here
@@ -87,6 +95,7 @@ decoder::status decoder::next(frame& out) noexcept {
         out.body.set_more(more);
         out.command = command;
         read_ += header + body;
+        account(out);
         return status::frame;
     }
     if (body < direct_threshold_) { // small: wait for the rest in the buffer

@@ -7,7 +7,8 @@
 // allocation the application receives, with no second copy.
 //
 // Every header is checked before it is trusted: reserved flag bits, MORE on
-// a command, a size over maxmsgsize or one that cannot be allocated are
+// a command, a size over maxmsgsize (a message's frames counted together)
+// or one that cannot be allocated are
 // protocol errors with a reason, never an assert.
 #pragma once
 
@@ -38,8 +39,11 @@ public:
     explicit decoder(std::size_t buffer_size = default_buffer,
                      std::size_t direct_threshold = default_direct_threshold);
 
-    // Frames larger than this (bytes; negative = no limit) are refused as message_too_large.
-    void set_max_frame_size(std::int64_t max) noexcept { max_frame_ = max; }
+    // Messages larger than this, counting every frame of a multipart message (bytes;
+    // negative = no limit), are refused as message_too_large: as libzmq documents
+    // ZMQ_MAXMSGSIZE (its decoder checks each frame alone), and so that a peer cannot make
+    // us hold an unfinished message of ever more frames. Commands are checked alone.
+    void set_max_message_size(std::int64_t max) noexcept { max_message_ = max; }
 
     // Where the next read may put bytes; never empty after next() returned need_more.
     std::span<std::byte> read_target() noexcept;
@@ -60,6 +64,11 @@ public:
 
 private:
     status fail(errc code, std::string reason) noexcept;
+    // A frame is handed out: counts it toward its message (see set_max_message_size).
+    void account(const frame& f) noexcept {
+        if (f.command) return;
+        message_bytes_ = f.body.more() ? message_bytes_ + f.body.size() : 0;
+    }
     void compact() noexcept;
 
     std::unique_ptr<std::byte[]> buf_;
@@ -67,7 +76,8 @@ private:
     std::size_t direct_threshold_;
     std::size_t read_ = 0;    // next unparsed byte
     std::size_t written_ = 0; // end of received bytes
-    std::int64_t max_frame_ = -1;
+    std::int64_t max_message_ = -1;
+    std::uint64_t message_bytes_ = 0; // body bytes of the earlier frames of the message under way
     // A large body being read in place.
     bool direct_ = false;
     bool direct_command_ = false;

@@ -75,7 +75,7 @@ private:
 
 engine::engine(reactor& r, int fd, std::shared_ptr<const session_info> info, pipe* borrowed, engine_owner& owner)
     : reactor_(r), fd_(fd), info_(std::move(info)), owner_(owner), pipe_(borrowed), borrowed_(borrowed != nullptr) {
-    decoder_.set_max_frame_size(info_->options.maxmsgsize);
+    decoder_.set_max_message_size(info_->options.maxmsgsize);
 }
 
 engine::~engine() {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
 // Peers that complete the ZMTP handshake properly and then send bad frames
 // to a live volley PULL listener on tcp:// and ipc://: reserved flag bits, a
-// size no machine can hold, a frame above maxmsgsize, and a frame (small or
+// size no machine can hold, a frame above maxmsgsize, a multipart message
+// that grows past it, and a frame (small or
 // large) cut short by the peer's death. Each must end that one connection with disconnected
 // (the right error code, a detail naming the cause), deliver no part of the
 // bad message, and leave the listener and the earlier peer working.
@@ -47,6 +48,29 @@ TEST_CASE_TEMPLATE_DEFINE("listener drops a peer whose frame exceeds maxmsgsize"
     l.check_still_serves({std::string(1000, 'a')});
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(above_maxmsgsize, support::tcp_scheme, support::ipc_scheme);
+
+TEST_CASE_TEMPLATE_DEFINE("listener drops a peer whose multipart message grows past maxmsgsize", Scheme,
+                          endless_multipart) {
+    // Each frame is small, but the message never ends: without a bound on the whole message
+    // the listener would hold ever more of it.
+    fault::listener l(Scheme::bind_endpoint(), [](volley::socket& s) { s.set(opt::maxmsgsize, std::int64_t{10'000}); });
+    handshaken_peer bad(l);
+    REQUIRE(bad.raw.send(raw_zmtp::frame("a", raw_zmtp::flag_more) + raw_zmtp::frame("whole"))); // fine
+    std::string endless;
+    for (int i = 0; i < 200; ++i) endless += raw_zmtp::frame(std::string(100, 'x'), raw_zmtp::flag_more);
+    bad.raw.send(endless); // may fail part-way: the listener hangs up at 10 000 bytes
+    const auto e = l.expect(event_type::disconnected, errc::message_too_large, "maxmsgsize");
+    CHECK(e.detail.find("multipart message") != std::string::npos);
+    CHECK(bad.raw.wait_closed(5000ms));
+    // The earlier message arrives whole; nothing of the endless one does.
+    auto first = l.pull().recv();
+    REQUIRE(first.ok());
+    CHECK(first->to_string() == "a");
+    REQUIRE(first->more());
+    CHECK(l.pull().recv().value() == "whole");
+    l.check_still_serves();
+}
+TEST_CASE_TEMPLATE_INSTANTIATE(endless_multipart, support::tcp_scheme, support::ipc_scheme);
 
 TEST_CASE_TEMPLATE_DEFINE("listener drops a peer that dies mid-frame and delivers none of it", Scheme, dies_mid_frame) {
     fault::listener l(Scheme::bind_endpoint());

@@ -46,6 +46,8 @@ public:
 
     const std::string& endpoint() const noexcept { return endpoint_; }
     const volley::monitor& events() const noexcept { return events_; }
+    // The listening PULL, for tests that read multipart messages themselves.
+    volley::socket& pull() noexcept { return pull_; }
 
     // Waits for an event of `type` (others are skipped) and checks that it carries
     // `code` and a detail sentence containing `cause`.

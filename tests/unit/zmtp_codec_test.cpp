@@ -245,12 +245,30 @@ TEST_CASE("the decoder refuses malformed frames with a reason") {
 
 TEST_CASE("maxmsgsize refuses a larger frame before allocating it") {
     decoder d;
-    d.set_max_frame_size(1000);
+    d.set_max_message_size(1000);
     decoder::status st{};
     feed(d, raw({0x02, 0, 0, 0, 0, 0, 0, 0x13, 0x88}), 64, &st); // 5000 bytes announced
     CHECK(st == decoder::status::error);
     CHECK(d.error_code() == errc::message_too_large);
     CHECK(d.error_reason().find("maxmsgsize") != std::string::npos);
+}
+
+TEST_CASE("maxmsgsize bounds a whole multipart message, not each frame alone") {
+    encoder e;
+    e.add(body(std::string(400, 'a'), true), false);
+    e.add(body(std::string(400, 'b'), true), false);
+    e.add(body(std::string(200, 'c'), false), false); // 1000 bytes in all: at the limit
+    e.add(body(std::string(600, 'd'), true), false);
+    e.add(body(std::string(600, 'e'), false), false); // 1200: over it, though each frame is not
+    const auto bytes = drain(e);
+    decoder d;
+    d.set_max_message_size(1000);
+    decoder::status st{};
+    const auto frames = feed(d, bytes, 100, &st);
+    CHECK(frames.size() == 4); // the first message whole, and the first frame of the second
+    CHECK(st == decoder::status::error);
+    CHECK(d.error_code() == errc::message_too_large);
+    CHECK(d.error_reason().find("multipart message of 1200 bytes") != std::string::npos);
 }
 
 TEST_CASE("READY carries Socket-Type, and Identity when given") {
