@@ -28,7 +28,8 @@ public:
     virtual std::string_view scheme() const noexcept = 0;
     // Parses (and, for host names, resolves: may block) the part of an endpoint after
     // "<scheme>://". errc::invalid_endpoint for bad syntax, host_unreachable for a name
-    // that does not resolve. Called on the socket's thread.
+    // that does not resolve. Called on the socket's thread (bind, connect) and on the
+    // reactor's (a connector resolving again before each attempt).
     virtual std::error_code resolve(std::string_view address, bool for_bind, const socket_options& o,
                                     resolved_address& out) const = 0;
     // The endpoint URI of an address (a wildcard port filled in).

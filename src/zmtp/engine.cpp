@@ -164,31 +164,40 @@ void engine::read_input() noexcept {
             return;
         }
         // Level-triggered: we are called again. A large body arriving is read once per
-        // wake-up, and the low-water mark delays the wake-up until the rest is there, so
-        // that it is taken in one big read rather than in slivers (fewer syscalls, and on
-        // TCP fewer window updates).
+        // wake-up, and the low-water mark delays the wake-up until the rest of it, or a
+        // transfer piece of it, is there, so that it is taken in big reads rather than in
+        // slivers (fewer syscalls, and on TCP fewer window updates).
         if (++reads > (decoder_.reading_large_body() ? 1 : reads_per_turn)) {
             set_read_lowat();
             return;
         }
+        if (!receive()) {
+            if (state_ != state::closed && !failing_) set_read_lowat(); // nothing more for now
+            return;
+        }
+    }
+}
+
+bool engine::receive() noexcept {
+    for (;;) {
         const auto target = decoder_.read_target();
         const ssize_t n = ::recv(fd_, target.data(), target.size(), MSG_DONTWAIT);
         if (n > 0) {
             decoder_.received(static_cast<std::size_t>(n));
             last_received_ = clock::now();
-        } else if (n == 0) {
+            return true;
+        }
+        if (n == 0) {
             if (!handshake_done_)
                 fail(errc::protocol_error, "the peer closed the connection during the handshake");
             else
                 close({}, "the peer closed the connection");
-            return;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            set_read_lowat();
-            return;
-        } else if (errno != EINTR) {
-            close(system_error_code(errno), std::string("read failed: ") + std::strerror(errno));
-            return;
+            return false;
         }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            close(system_error_code(errno), std::string("read failed: ") + std::strerror(errno));
+        return false;
     }
 }
 
@@ -262,7 +271,7 @@ bool engine::handle_frame(zmtp::decoder::frame& f) noexcept {
             fail(errc::protocol_error, "malformed command during the handshake");
             return false;
         }
-        if (cmd->name == "READY") return handle_ready(f.body);
+        if (cmd->name == "READY") return handle_ready(cmd->data);
         if (cmd->name == "ERROR") {
             const auto reason = zmtp::parse_error(cmd->data);
             fail(errc::protocol_error, "the peer refused the handshake: " + reason.value_or("(malformed ERROR)"));
@@ -279,11 +288,10 @@ bool engine::handle_frame(zmtp::decoder::frame& f) noexcept {
     return true;
 }
 
-bool engine::handle_ready(const message& body) noexcept {
-    const auto cmd = zmtp::parse_command(body);
+bool engine::handle_ready(std::span<const std::byte> data) noexcept {
     zmtp::properties props;
     try {
-        if (auto reason = zmtp::parse_properties(cmd->data, props); !reason.empty()) {
+        if (auto reason = zmtp::parse_properties(data, props); !reason.empty()) {
             fail(errc::protocol_error, reason);
             return false;
         }
@@ -760,20 +768,7 @@ bool engine::app_read() noexcept {
             return delivered;
         }
         if (delivered || reads++ == 2) return delivered; // let the socket take what came
-        const auto target = decoder_.read_target();
-        const ssize_t n = ::recv(fd_, target.data(), target.size(), MSG_DONTWAIT);
-        if (n > 0) {
-            decoder_.received(static_cast<std::size_t>(n));
-            last_received_ = clock::now();
-        } else if (n == 0) {
-            close({}, "the peer closed the connection");
-            return delivered;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return delivered;
-        } else if (errno != EINTR) {
-            close(system_error_code(errno), std::string("read failed: ") + std::strerror(errno));
-            return delivered;
-        }
+        if (!receive()) return delivered;
     }
     return delivered;
 }

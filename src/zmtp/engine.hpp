@@ -36,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace volley::detail {
@@ -104,13 +105,16 @@ private:
     // Reads what sits below the low-water mark, before a timer judges the peer silent.
     void read_below_lowat() noexcept;
     bool app_read() noexcept;
+    // One recv() into the decoder: true when bytes came; false when none are there yet, or
+    // when the connection ended (closed, or its close posted: failing_).
+    bool receive() noexcept;
     void app_flush() noexcept;
     void take_input(bool app) noexcept;
     void arm_watchdog() noexcept;
     bool on_reactor() const noexcept { return reactor_.in_thread(); }
     bool take_greeting() noexcept;
     bool handle_frame(zmtp::decoder::frame& f) noexcept;
-    bool handle_ready(const message& body) noexcept;
+    bool handle_ready(std::span<const std::byte> data) noexcept; // READY's property list
     bool handle_command(const message& body) noexcept;
     bool deliver(zmtp::decoder::frame& f) noexcept;
     void resume_input() noexcept;
