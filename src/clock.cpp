@@ -2,7 +2,6 @@
 // Calibration of fast_clock against the steady clock.
 #include "clock.hpp"
 
-#include <thread>
 
 namespace volley::detail::fast_clock {
 namespace {

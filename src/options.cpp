@@ -15,7 +15,7 @@ struct field {
     bool (*valid)(const T&);
 };
 
-bool any_int(const int&) { return true; }
+bool never(const int&) { return false; }
 bool non_negative(const int& v) { return v >= 0; }
 bool tristate(const int& v) { return v >= -1 && v <= 1; }
 bool minus_one_or_more(const int& v) { return v >= -1; }
@@ -67,7 +67,7 @@ auto with_field(option_id id, Fn&& fn) {
     case option_id::tcp_keepalive_intvl: return fn(field<int>{&o::tcp_keepalive_intvl, minus_one_or_more});
     case option_id::ipv6: return fn(field<bool>{&o::ipv6, any_bool});
     }
-    return fn(field<int>{&o::sndhwm, any_int}); // unreachable: every id is listed
+    return fn(field<int>{&o::sndhwm, never}); // unreachable (every id is listed); set() refuses
 }
 
 } // namespace

@@ -107,7 +107,6 @@ void reactor::cancel_timer(timer_id& id) noexcept {
 
 void reactor::adopt(std::shared_ptr<io_handler> h) {
     owned_.push_back(std::move(h));
-    live_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void reactor::retire(io_handler* h) noexcept {
@@ -127,7 +126,7 @@ void reactor::run_tasks_and_events() {
     running_.clear();
     for (const event& e : events_) {
         pipe& p = *e.target;
-        if (p.handler != nullptr) static_cast<pipe_handler*>(p.handler)->on_pipe_event(e.kind, p);
+        if (p.handler != nullptr) p.handler->on_pipe_event(e.kind, p);
         p.release(); // the event's reference
     }
     events_.clear();
@@ -158,10 +157,7 @@ void reactor::run() noexcept {
         // Destroy what was retired during the last lap.
         for (io_handler* h : retired_) {
             auto it = std::find_if(owned_.begin(), owned_.end(), [h](auto& o) { return o.get() == h; });
-            if (it != owned_.end()) {
-                owned_.erase(it);
-                live_.fetch_sub(1, std::memory_order_acq_rel);
-            }
+            if (it != owned_.end()) owned_.erase(it);
         }
         retired_.clear();
         if (stopping_.load(std::memory_order_acquire) && owned_.empty() && timers_.empty()) {

@@ -71,9 +71,8 @@ public:
     bool in_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
     // The mailbox for pipe ends owned by handlers on this reactor (set pipe::handler).
     const std::shared_ptr<detail::mailbox>& mailbox() const noexcept { return mailbox_; }
-    // Handlers still alive (listeners, connectors, engines): 0 once all have finished.
-    std::size_t live_handlers() const noexcept { return live_.load(std::memory_order_acquire); }
-    // Asks the thread to exit once live_handlers() is 0, and joins it. Idempotent.
+    // Asks the thread to exit once every adopted handler (listener, connector, engine) is
+    // retired, and joins it. Idempotent.
     void stop();
 
     // ---- reactor thread ----
@@ -82,7 +81,7 @@ public:
     void remove(int fd) noexcept;
     timer_id add_timer(clock::time_point when, task fn);
     void cancel_timer(timer_id& id) noexcept;
-    // Counts a handler as alive (live_handlers) until it is retired.
+    // Keeps a handler alive until it is retired (stop() waits for that).
     void adopt(std::shared_ptr<io_handler> h);
     // Destroys an adopted handler after the current dispatch batch; no more events reach it.
     void retire(io_handler* h) noexcept;
@@ -105,7 +104,6 @@ private:
     std::uint64_t timer_seq_ = 0;
     std::vector<std::shared_ptr<io_handler>> owned_;
     std::vector<io_handler*> retired_;
-    std::atomic<std::size_t> live_{0};
     std::atomic<bool> stopping_{false};
     std::atomic<std::thread::id> thread_id_{};
     std::thread thread_;

@@ -57,7 +57,7 @@ public:
     // Context shutdown: blocked and later calls fail with errc::terminated.
     void terminate() noexcept;
 
-    // The socket's event queue, made on first use.
+    // The socket's event queue (it has one from birth); enables it: events are kept from now on.
     std::shared_ptr<detail::monitor_queue> monitor_queue();
 
     // ---- for tests ----

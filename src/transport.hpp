@@ -44,7 +44,7 @@ struct endpoint_owner {
     socket_type type;
     const detail::socket_options& options;
     std::shared_ptr<detail::mailbox> mailbox;        // where attach_pipe() sends pipes
-    std::shared_ptr<detail::monitor_queue> monitor;  // where events go; may be null
+    std::shared_ptr<detail::monitor_queue> monitor;  // where events go (kept only while monitored)
     std::uint64_t endpoint_id;                       // tag for the pipes of this endpoint
 };
 

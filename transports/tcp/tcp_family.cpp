@@ -85,15 +85,14 @@ public:
                 auto* a6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
                 a6->sin6_family = AF_INET6;
                 a6->sin6_addr = in6addr_any;
-                a6->sin6_port = htons(static_cast<std::uint16_t>(port));
                 out.length = sizeof(sockaddr_in6);
             } else {
                 auto* a4 = reinterpret_cast<sockaddr_in*>(&out.storage);
                 a4->sin_family = AF_INET;
                 a4->sin_addr.s_addr = htonl(INADDR_ANY);
-                a4->sin_port = htons(static_cast<std::uint16_t>(port));
                 out.length = sizeof(sockaddr_in);
             }
+            set_port(out, port);
             return {};
         }
         if (for_bind && !bracketed && interface_address(host, o.ipv6, out)) { // "tcp://eth0:5555"
