@@ -46,7 +46,7 @@ int main(int argc, char* argv[]) try {
     };
 
     volley::message msg(a.message_size);
-    if (a.message_size != 0) std::memset(msg.data(), 0, a.message_size);
+    std::memset(msg.data(), 0, a.message_size);
     perf::print_latency_header(a);
 
     perf::stopwatch watch;

@@ -32,10 +32,7 @@ int main(int argc, char* argv[]) try {
     for (long i = 0; i != a.count; ++i) {
         auto m = s.recv();
         if (!m) return perf::fail("recv", m.error());
-        if (m->size() != a.message_size) {
-            std::printf("message of incorrect size received\n");
-            return 1;
-        }
+        if (m->size() != a.message_size) return perf::wrong_size();
         if (auto r = s.send(std::move(*m)); !r) return perf::fail("send", r.error());
     }
     s.close();

@@ -36,10 +36,7 @@ int main(int argc, char* argv[]) try {
         if (auto r = s.send(std::move(msg)); !r) return perf::fail("send", r.error());
         auto m = s.recv();
         if (!m) return perf::fail("recv", m.error());
-        if (m->size() != a.message_size) {
-            std::printf("message of incorrect size received\n");
-            return 1;
-        }
+        if (m->size() != a.message_size) return perf::wrong_size();
         msg = std::move(*m);
     }
     const double elapsed = watch.elapsed_us();

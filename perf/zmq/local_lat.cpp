@@ -26,10 +26,7 @@ int main(int argc, char* argv[]) {
     zmq_msg_init(&msg);
     for (long i = 0; i != a.count; ++i) {
         if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
-        if (zmq_msg_size(&msg) != a.message_size) {
-            std::printf("message of incorrect size received\n");
-            return 1;
-        }
+        if (zmq_msg_size(&msg) != a.message_size) return perf::wrong_size();
         if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
     }
     zmq_msg_close(&msg);

@@ -30,10 +30,7 @@ int main(int argc, char* argv[]) {
     for (long i = 0; i != a.count; ++i) {
         if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
         if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
-        if (zmq_msg_size(&msg) != a.message_size) {
-            std::printf("message of incorrect size received\n");
-            return 1;
-        }
+        if (zmq_msg_size(&msg) != a.message_size) return perf::wrong_size();
     }
     const double elapsed = watch.elapsed_us();
     zmq_msg_close(&msg);

@@ -18,8 +18,10 @@ namespace {
 
 template <class Scheme>
 raw_zmtp::server make_server() {
-    const std::string ep = support::ipc_endpoint();
-    return raw_zmtp::server(Scheme::name, ep.substr(std::strlen("ipc://")));
+    if constexpr (std::is_same_v<Scheme, support::ipc_scheme>)
+        return raw_zmtp::server("ipc", support::ipc_endpoint().substr(std::strlen("ipc://")));
+    else
+        return raw_zmtp::server("tcp");
 }
 
 } // namespace

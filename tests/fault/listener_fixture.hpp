@@ -35,11 +35,7 @@ public:
         events_ = pull_.monitor();
         pull_.bind(bind_at);
         endpoint_ = pull_.last_endpoint();
-        veteran_.set(volley::opt::sndtimeo, 5000ms);
-        veteran_.set(volley::opt::linger, 0ms);
-        const auto veteran_events = veteran_.monitor();
-        veteran_.connect(endpoint_);
-        support::expect_event(veteran_events, volley::event_type::handshake_succeeded);
+        connect_push(veteran_);
         support::expect_event(events_, volley::event_type::handshake_succeeded);
     }
     explicit listener(const std::string& bind_at) : listener(bind_at, [](volley::socket&) {}) {}
@@ -66,11 +62,7 @@ public:
     void check_still_serves(std::set<std::string> earlier = {}) {
         REQUIRE(veteran_.send("from the veteran").ok());
         volley::socket newcomer(ctx_, volley::socket_type::push);
-        newcomer.set(volley::opt::sndtimeo, 5000ms);
-        newcomer.set(volley::opt::linger, 0ms);
-        const auto newcomer_events = newcomer.monitor();
-        newcomer.connect(endpoint_);
-        support::expect_event(newcomer_events, volley::event_type::handshake_succeeded);
+        connect_push(newcomer);
         REQUIRE(newcomer.send("from the newcomer").ok());
         std::set<std::string> expected = std::move(earlier);
         expected.insert({"from the veteran", "from the newcomer"});
@@ -86,6 +78,15 @@ public:
     }
 
 private:
+    // A well-behaved PUSH: bounded send, no linger, connected and past its handshake.
+    void connect_push(volley::socket& s) {
+        s.set(volley::opt::sndtimeo, 5000ms);
+        s.set(volley::opt::linger, 0ms);
+        const auto events = s.monitor();
+        s.connect(endpoint_);
+        support::expect_event(events, volley::event_type::handshake_succeeded);
+    }
+
     volley::context ctx_;
     volley::socket pull_;
     volley::socket veteran_;

@@ -103,7 +103,6 @@ struct frame_in {
     std::uint8_t flags = 0;
     std::string body;
     bool is_command() const noexcept { return (flags & flag_command) != 0; }
-    bool more() const noexcept { return (flags & flag_more) != 0; }
     // The command's name ("READY", "PING", ...), or empty for a data frame or a malformed body.
     std::string_view command_name() const noexcept {
         if (!is_command() || body.empty()) return {};
@@ -255,7 +254,7 @@ private:
             if (n < 0) return -2;
             if (n == 0) return 0;
             buffered_.append(buf, static_cast<std::size_t>(n));
-            return static_cast<int>(std::min<ssize_t>(n, 1 << 30));
+            return static_cast<int>(n); // at most sizeof buf
         }
     }
 

@@ -66,74 +66,63 @@ void many_zmq_to_volley(libzmq_socket& z, socket& v) {
     CHECK(wrong == 0);
 }
 
+// A volley socket and a libzmq one of the given types, linked as `Setup` says and past the
+// handshake. Members in the order the tests' locals had, so they go in the same order.
+template <class Setup>
+struct linked {
+    context ctx;
+    libzmq_context zctx;
+    socket v;
+    libzmq_socket z;
+    monitor events;
+    linked(socket_type vt, int zt) : v(bounded_socket(ctx, vt)), z(zctx, zt), events(v.monitor()) {
+        link<Setup>(v, events, z);
+    }
+};
+
 } // namespace
 
 TEST_CASE_TEMPLATE_DEFINE("PAIR exchanges single and multipart messages with libzmq PAIR both ways", Setup,
                           pair_multipart) {
-    context ctx;
-    libzmq_context zctx;
-    auto v = bounded_socket(ctx, socket_type::pair);
-    libzmq_socket z(zctx, ZMQ_PAIR);
-    const auto events = v.monitor();
-    link<Setup>(v, events, z);
-    volley_to_zmq(v, z, {"hello from volley"});
-    zmq_to_volley(z, v, {"hello from libzmq"});
-    volley_to_zmq(v, z, three_parts);
-    zmq_to_volley(z, v, three_parts);
-    volley_to_zmq(v, z, {""}); // an empty message is still a message
-    zmq_to_volley(z, v, {""});
+    linked<Setup> p(socket_type::pair, ZMQ_PAIR);
+    volley_to_zmq(p.v, p.z, {"hello from volley"});
+    zmq_to_volley(p.z, p.v, {"hello from libzmq"});
+    volley_to_zmq(p.v, p.z, three_parts);
+    zmq_to_volley(p.z, p.v, three_parts);
+    volley_to_zmq(p.v, p.z, {""}); // an empty message is still a message
+    zmq_to_volley(p.z, p.v, {""});
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(pair_multipart, tcp_volley_binds, tcp_zmq_binds, ipc_volley_binds, ipc_zmq_binds);
 
 TEST_CASE_TEMPLATE_DEFINE("PAIR exchanges 1 MiB messages with libzmq PAIR both ways", Setup, pair_large) {
-    context ctx;
-    libzmq_context zctx;
-    auto v = bounded_socket(ctx, socket_type::pair);
-    libzmq_socket z(zctx, ZMQ_PAIR);
-    const auto events = v.monitor();
-    link<Setup>(v, events, z);
-    volley_to_zmq(v, z, {payload(one_mib, 1)});
-    zmq_to_volley(z, v, {payload(one_mib, 2)});
-    volley_to_zmq(v, z, {"header", payload(one_mib, 3), ""}); // long frame between short ones
-    zmq_to_volley(z, v, {"header", payload(one_mib, 4), ""});
+    linked<Setup> p(socket_type::pair, ZMQ_PAIR);
+    volley_to_zmq(p.v, p.z, {payload(one_mib, 1)});
+    zmq_to_volley(p.z, p.v, {payload(one_mib, 2)});
+    volley_to_zmq(p.v, p.z, {"header", payload(one_mib, 3), ""}); // long frame between short ones
+    zmq_to_volley(p.z, p.v, {"header", payload(one_mib, 4), ""});
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(pair_large, tcp_volley_binds, tcp_zmq_binds, ipc_volley_binds, ipc_zmq_binds);
 
 TEST_CASE_TEMPLATE_DEFINE("PAIR exchanges 1000 small messages in order with libzmq PAIR both ways", Setup,
                           pair_many) {
-    context ctx;
-    libzmq_context zctx;
-    auto v = bounded_socket(ctx, socket_type::pair);
-    libzmq_socket z(zctx, ZMQ_PAIR);
-    const auto events = v.monitor();
-    link<Setup>(v, events, z);
-    many_volley_to_zmq(v, z);
-    many_zmq_to_volley(z, v);
+    linked<Setup> p(socket_type::pair, ZMQ_PAIR);
+    many_volley_to_zmq(p.v, p.z);
+    many_zmq_to_volley(p.z, p.v);
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(pair_many, tcp_volley_binds, tcp_zmq_binds, ipc_volley_binds, ipc_zmq_binds);
 
 TEST_CASE_TEMPLATE_DEFINE("volley PUSH delivers to libzmq PULL whole and in order", Setup, push_to_zmq) {
-    context ctx;
-    libzmq_context zctx;
-    auto v = bounded_socket(ctx, socket_type::push);
-    libzmq_socket z(zctx, ZMQ_PULL);
-    const auto events = v.monitor();
-    link<Setup>(v, events, z);
-    volley_to_zmq(v, z, three_parts);
-    volley_to_zmq(v, z, {payload(one_mib, 5)});
-    many_volley_to_zmq(v, z);
+    linked<Setup> p(socket_type::push, ZMQ_PULL);
+    volley_to_zmq(p.v, p.z, three_parts);
+    volley_to_zmq(p.v, p.z, {payload(one_mib, 5)});
+    many_volley_to_zmq(p.v, p.z);
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(push_to_zmq, tcp_volley_binds, tcp_zmq_binds, ipc_volley_binds, ipc_zmq_binds);
 
 TEST_CASE_TEMPLATE_DEFINE("volley PULL receives from libzmq PUSH whole and in order", Setup, pull_from_zmq) {
-    context ctx;
-    libzmq_context zctx;
-    auto v = bounded_socket(ctx, socket_type::pull);
-    libzmq_socket z(zctx, ZMQ_PUSH);
-    const auto events = v.monitor();
-    link<Setup>(v, events, z);
-    zmq_to_volley(z, v, three_parts);
-    zmq_to_volley(z, v, {payload(one_mib, 6)});
-    many_zmq_to_volley(z, v);
+    linked<Setup> p(socket_type::pull, ZMQ_PUSH);
+    zmq_to_volley(p.z, p.v, three_parts);
+    zmq_to_volley(p.z, p.v, {payload(one_mib, 6)});
+    many_zmq_to_volley(p.z, p.v);
 }
 TEST_CASE_TEMPLATE_INSTANTIATE(pull_from_zmq, tcp_volley_binds, tcp_zmq_binds, ipc_volley_binds, ipc_zmq_binds);

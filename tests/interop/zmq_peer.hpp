@@ -103,8 +103,6 @@ public:
         }
     }
 
-    void* get() const noexcept { return s_; }
-
 private:
     void* s_;
     std::vector<std::string> ipc_files_;

@@ -40,6 +40,15 @@ inline std::string ipc_endpoint() {
     return prefix + std::to_string(next.fetch_add(1)) + ".ipc";
 }
 
+/// A tcp endpoint nobody listens on: bound once on an ephemeral port, then released (the
+/// probe socket and its context are gone when this returns; SO_REUSEADDR frees the port).
+inline std::string unused_tcp_endpoint() {
+    volley::context probe;
+    volley::socket s(probe, volley::socket_type::pull);
+    s.bind("tcp://127.0.0.1:*");
+    return s.last_endpoint();
+}
+
 /// Milliseconds elapsed since `start`.
 inline long long ms_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();

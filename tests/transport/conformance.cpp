@@ -14,21 +14,16 @@
 
 using namespace volley;
 using namespace std::chrono_literals;
-using support::connected_pair;
 
 namespace {
 
 // A port nobody listens on right now (tcp), a path nobody bound (ipc), an unused name.
 template <class Scheme>
 std::string unused_endpoint() {
-    if constexpr (std::is_same_v<Scheme, support::tcp_scheme>) {
-        context probe_ctx;
-        socket probe(probe_ctx, socket_type::pull);
-        probe.bind("tcp://127.0.0.1:*");
-        return probe.last_endpoint(); // closed when probe goes: free again (SO_REUSEADDR)
-    } else {
+    if constexpr (std::is_same_v<Scheme, support::tcp_scheme>)
+        return support::unused_tcp_endpoint();
+    else
         return Scheme::bind_endpoint();
-    }
 }
 
 } // namespace

@@ -47,13 +47,7 @@ TEST_CASE("a PAIR connecting twice to one endpoint, then disconnecting, is harml
 }
 
 TEST_CASE("a sender that never reconnects ends at once at context end, messages queued or not") {
-    std::string ep;
-    {
-        context probe;
-        volley::socket s(probe, socket_type::pull);
-        s.bind("tcp://127.0.0.1:*");
-        ep = s.last_endpoint(); // free again once s closes
-    }
+    const std::string ep = support::unused_tcp_endpoint();
     auto ctx = std::make_unique<context>();
     volley::socket push(*ctx, socket_type::push);
     push.set(opt::reconnect_ivl, infinite);
@@ -88,13 +82,7 @@ TEST_CASE("context end gives up within linger on a peer that never reads") {
 }
 
 TEST_CASE("retries far apart do not stretch context end past linger") {
-    std::string ep;
-    {
-        context probe;
-        volley::socket s(probe, socket_type::pull);
-        s.bind("tcp://127.0.0.1:*");
-        ep = s.last_endpoint();
-    }
+    const std::string ep = support::unused_tcp_endpoint();
     auto ctx = std::make_unique<context>();
     volley::socket push(*ctx, socket_type::push);
     push.set(opt::reconnect_ivl, 30s);
@@ -108,25 +96,13 @@ TEST_CASE("retries far apart do not stretch context end past linger") {
     CHECK(support::ms_since(start) < 5000);
 }
 
-namespace {
-
-// A tcp endpoint nobody listens on (bound once, then released).
-std::string refused_endpoint() {
-    context probe;
-    volley::socket s(probe, socket_type::pull);
-    s.bind("tcp://127.0.0.1:*");
-    return s.last_endpoint();
-}
-
-} // namespace
-
 TEST_CASE("reconnect waits, jitter included, never exceed reconnect_ivl_max") {
     context ctx;
     volley::socket push(ctx, socket_type::push);
     push.set(opt::reconnect_ivl, 40ms);
     push.set(opt::reconnect_ivl_max, 80ms);
     auto mp = push.monitor();
-    push.connect(refused_endpoint());
+    push.connect(support::unused_tcp_endpoint());
     std::vector<std::chrono::milliseconds> waits;
     for (int i = 0; i < 6; ++i) waits.push_back(support::expect_event(mp, event_type::connect_retried).interval);
     CHECK(waits.front() >= 40ms);
@@ -140,7 +116,7 @@ TEST_CASE("reconnect_ivl 0 backs off from 1 ms instead of spinning") {
     push.set(opt::reconnect_ivl, 0ms);
     push.set(opt::reconnect_ivl_max, 1000ms);
     auto mp = push.monitor();
-    push.connect(refused_endpoint());
+    push.connect(support::unused_tcp_endpoint());
     std::vector<std::chrono::milliseconds> waits;
     for (int i = 0; i < 9; ++i) waits.push_back(support::expect_event(mp, event_type::connect_retried).interval);
     CHECK(waits.front() >= 1ms);
@@ -185,7 +161,7 @@ TEST_CASE("with reconnect_ivl -1 a refused connect ends its endpoint with closed
     volley::socket push(ctx, socket_type::push);
     push.set(opt::reconnect_ivl, infinite);
     auto mp = push.monitor();
-    push.connect(refused_endpoint());
+    push.connect(support::unused_tcp_endpoint());
     const auto e = mp.next(10s);
     REQUIRE(e.has_value());
     CHECK(e->type == event_type::closed);

@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <new>
 #include <thread>
 
 // Counts heap allocations made by this test binary, to check "no allocation".
