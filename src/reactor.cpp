@@ -106,6 +106,7 @@ void reactor::cancel_timer(timer_id& id) noexcept {
 }
 
 void reactor::adopt(std::shared_ptr<io_handler> h) {
+    h->owned_index_ = owned_.size();
     owned_.push_back(std::move(h));
 }
 
@@ -133,6 +134,7 @@ void reactor::run_tasks_and_events() {
 }
 
 void reactor::fire_timers() {
+    if (timers_.empty()) return;
     const auto now = clock::now();
     while (!timers_.empty() && timers_.begin()->first.first <= now) {
         auto node = timers_.extract(timers_.begin());
@@ -155,9 +157,16 @@ void reactor::run() noexcept {
         run_tasks_and_events();
         fire_timers();
         // Destroy what was retired during the last lap.
+        // Swap-and-pop by the index each keeps: constant time, so churn through many
+        // connections does not cost a search of all of them per close.
         for (io_handler* h : retired_) {
-            auto it = std::find_if(owned_.begin(), owned_.end(), [h](auto& o) { return o.get() == h; });
-            if (it != owned_.end()) owned_.erase(it);
+            const std::size_t i = h->owned_index_;
+            if (i >= owned_.size() || owned_[i].get() != h) continue; // retired, never adopted
+            if (i + 1 != owned_.size()) {
+                std::swap(owned_[i], owned_.back());
+                owned_[i]->owned_index_ = i;
+            }
+            owned_.pop_back(); // destroys h
         }
         retired_.clear();
         if (stopping_.load(std::memory_order_acquire) && owned_.empty() && timers_.empty()) {

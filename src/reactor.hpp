@@ -38,6 +38,7 @@ public:
 private:
     friend class reactor;
     bool retired_ = false;
+    std::size_t owned_index_ = 0; // where the reactor keeps it (reactor::owned_)
 };
 
 // Something that owns pipe ends whose events arrive in the reactor's mailbox.
