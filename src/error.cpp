@@ -22,7 +22,7 @@ public:
         case errc::incompatible_socket_type: return "peer socket type is incompatible";
         case errc::not_supported: return "operation not supported by this socket type";
         case errc::protocol_error: return "peer broke the wire protocol";
-        case errc::message_too_large: return "message exceeds maxmsgsize";
+        case errc::message_too_large: return "message exceeds maxmsgsize or input_budget";
         case errc::connection_refused: return "connection refused";
         case errc::host_unreachable: return "host unreachable";
         }

@@ -50,9 +50,15 @@ std::size_t monitor::dropped() const noexcept {
 namespace volley::detail {
 
 void monitor_queue::push(monitor_event e) noexcept {
+    if (e.detail.size() > max_detail_bytes) { // a second line of defence: producers quote peers short
+        e.detail.resize(max_detail_bytes - 3);
+        e.detail += "...";
+        e.detail.shrink_to_fit();
+    }
+    const std::size_t size = cost(e);
     {
         std::lock_guard lock(mutex_);
-        if (events_.size() >= capacity) {
+        if (events_.size() >= capacity || bytes_ + size > capacity_bytes) {
             ++dropped_;
             return;
         }
@@ -62,6 +68,7 @@ void monitor_queue::push(monitor_event e) noexcept {
             ++dropped_;
             return;
         }
+        bytes_ += size;
     }
     ready_.notify_all();
 }
@@ -85,12 +92,18 @@ std::optional<monitor_event> monitor_queue::pop(std::chrono::milliseconds timeou
         return std::nullopt;
     monitor_event e = std::move(events_.front());
     events_.pop_front();
+    bytes_ -= cost(e);
     return e;
 }
 
 std::size_t monitor_queue::dropped() const noexcept {
     std::lock_guard lock(mutex_);
     return dropped_;
+}
+
+std::size_t monitor_queue::bytes() const noexcept {
+    std::lock_guard lock(mutex_);
+    return bytes_;
 }
 
 } // namespace volley::detail

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MPL-2.0
 // The queue behind volley::monitor: any thread pushes, the application pops.
-// Bounded, so an application that never reads its monitor cannot make the
-// library grow without limit: past the bound, events are counted and dropped.
+// Bounded in events and in bytes, so an application that never reads its
+// monitor cannot make the library grow without limit, whatever peers put in
+// the details: a detail is cut to max_detail_bytes, and past either bound
+// events are counted and dropped.
 #pragma once
 
 #include <volley/monitor.hpp>
@@ -16,6 +18,12 @@ namespace volley::detail {
 class monitor_queue {
 public:
     static constexpr std::size_t capacity = 10'000;
+    static constexpr std::size_t capacity_bytes = 4 << 20;
+    static constexpr std::size_t max_detail_bytes = 1024;
+    // What an event counts toward capacity_bytes.
+    static std::size_t cost(const monitor_event& e) noexcept {
+        return sizeof(monitor_event) + e.endpoint.capacity() + e.detail.capacity();
+    }
 
     // Every socket has a queue from birth, shared by all its endpoints, so a monitor made
     // after bind or connect still hears those endpoints; events are kept only once
@@ -29,11 +37,14 @@ public:
               std::chrono::milliseconds interval = {}) noexcept;
     std::optional<monitor_event> pop(std::chrono::milliseconds timeout);
     std::size_t dropped() const noexcept;
+    // Bytes the queued events hold (cost() summed).
+    std::size_t bytes() const noexcept;
 
 private:
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<monitor_event> events_;
+    std::size_t bytes_ = 0;
     std::size_t dropped_ = 0;
     std::atomic<bool> enabled_{false};
 };

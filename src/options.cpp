@@ -66,6 +66,7 @@ auto with_field(option_id id, Fn&& fn) {
     case option_id::tcp_keepalive_cnt: return fn(field<int>{&o::tcp_keepalive_cnt, minus_one_or_more});
     case option_id::tcp_keepalive_intvl: return fn(field<int>{&o::tcp_keepalive_intvl, minus_one_or_more});
     case option_id::ipv6: return fn(field<bool>{&o::ipv6, any_bool});
+    case option_id::input_budget: return fn(field<std::int64_t>{&o::input_budget, size_or_unlimited});
     }
     return fn(field<int>{&o::sndhwm, never}); // unreachable (every id is listed); set() refuses
 }

@@ -22,6 +22,7 @@ struct socket_options {
     std::chrono::milliseconds reconnect_ivl_max{0};
     std::chrono::milliseconds handshake_ivl{30'000};
     std::int64_t maxmsgsize = -1;
+    std::int64_t input_budget = std::int64_t{64} << 20;
     std::chrono::milliseconds heartbeat_ivl{0};
     std::chrono::milliseconds heartbeat_timeout{0};
     std::chrono::milliseconds heartbeat_ttl{0};

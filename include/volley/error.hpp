@@ -29,7 +29,7 @@ enum class errc {
     incompatible_socket_type, ///< the peer's socket type cannot talk to this one (e.g. push to push)
     not_supported,            ///< the socket type does not do this (e.g. recv on push)
     protocol_error,           ///< the peer broke the wire protocol
-    message_too_large,        ///< a message exceeds maxmsgsize
+    message_too_large,        ///< a message from a peer exceeds maxmsgsize or input_budget
     connection_refused,       ///< nobody listens at the endpoint
     host_unreachable,         ///< the peer cannot be reached
 };

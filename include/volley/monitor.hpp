@@ -43,7 +43,9 @@ struct monitor_event {
     event_type type;
     std::string endpoint;               ///< the endpoint URI (resolved: a wildcard port filled in)
     std::error_code error;              ///< why, for failures and disconnects; empty otherwise
-    std::string detail;                 ///< a sentence with the specifics (e.g. the peer's bad greeting)
+    std::string detail;                 ///< a sentence with the specifics (e.g. the peer's bad greeting), at most
+                                        ///< 1024 bytes; what it quotes of a peer's bytes is a short prefix between
+                                        ///< single quotes, every byte outside printable ASCII written as \xHH
     std::chrono::milliseconds interval{}; ///< connect_retried: how long until the next attempt
 };
 
@@ -55,7 +57,7 @@ public:
     std::optional<monitor_event> next(std::chrono::milliseconds timeout = infinite) const;
     /// Waits up to `timeout` for an event of type `type`, discarding others; nullopt on timeout.
     std::optional<monitor_event> wait_for(event_type type, std::chrono::milliseconds timeout) const;
-    /// Events lost because nobody read them (the queue keeps at most 10000).
+    /// Events lost because nobody read them (the queue keeps at most 10000, and at most 4 MiB).
     std::size_t dropped() const noexcept;
     explicit operator bool() const noexcept { return queue_ != nullptr; }
 

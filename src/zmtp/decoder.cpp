@@ -40,6 +40,37 @@ decoder::status decoder::fail(errc code, std::string reason) noexcept {
     return status::error;
 }
 
+std::string decoder::check_size(std::uint64_t size, bool command) const {
+    using std::to_string;
+    if (handshake_ && size > handshake_frame_limit)
+        return "frame of " + to_string(size) + " bytes during the handshake (at most " +
+               to_string(handshake_frame_limit) + ")";
+    const std::uint64_t earlier_bytes = command ? 0 : message_bytes_;
+    const std::uint64_t held = (command ? 0 : message_cost_) + cost(size);
+    const std::uint64_t frames = (command ? 0 : message_frames_) + 1;
+    const auto holds = [&] {
+        return "multipart message of " + to_string(frames) + " frames would hold " + to_string(held) + " bytes";
+    };
+    if (max_message_ >= 0) {
+        const auto max = static_cast<std::uint64_t>(max_message_);
+        if (size > max) return "frame of " + to_string(size) + " bytes exceeds maxmsgsize " + to_string(max);
+        if (earlier_bytes + size > max)
+            return "multipart message of " + to_string(earlier_bytes + size) + " bytes so far exceeds maxmsgsize " +
+                   to_string(max);
+        const std::uint64_t max_held = max > (UINT64_MAX - 1024) / 2 ? UINT64_MAX : 2 * max + 1024;
+        if (held > max_held)
+            return holds() + ", more than maxmsgsize " + to_string(max) +
+                   " allows (2 x maxmsgsize + 1024; each frame costs " + to_string(frame_cost) +
+                   " bytes besides its body)";
+    }
+    if (budget_ >= 0 && held > static_cast<std::uint64_t>(budget_)) {
+        if (frames == 1)
+            return "frame of " + to_string(size) + " bytes exceeds input_budget " + to_string(budget_);
+        return holds() + ", more than input_budget " + to_string(budget_);
+    }
+    return {};
+}
+
 decoder::status decoder::next(frame& out) noexcept {
     if (error_ != errc{}) return status::error;
     if (direct_) {
@@ -74,15 +105,9 @@ decoder::status decoder::next(frame& out) noexcept {
     }
     if (size > (std::uint64_t{1} << 62))
         return fail(errc::protocol_error, "malformed frame (impossible size " + std::to_string(size) + ")");
-    if (max_message_ >= 0) {
-        const auto max = static_cast<std::uint64_t>(max_message_);
-        const std::uint64_t earlier = command ? 0 : message_bytes_;
-        if (size > max)
-            return fail(errc::message_too_large,
-                        "frame of " + std::to_string(size) + " bytes exceeds maxmsgsize " + std::to_string(max));
-        if (earlier + size > max)
-            return fail(errc::message_too_large, "multipart message of " + std::to_string(earlier + size) +
-                                                     " bytes so far exceeds maxmsgsize " + std::to_string(max));
+    if (auto reason = check_size(size, command); !reason.empty()) {
+        const bool handshake_frame = handshake_ && size > handshake_frame_limit;
+        return fail(handshake_frame ? errc::protocol_error : errc::message_too_large, std::move(reason));
     }
 
     const std::size_t body = static_cast<std::size_t>(size);

@@ -6,10 +6,11 @@
 // that message, so a large body is read from the socket straight into the
 // allocation the application receives, with no second copy.
 //
-// Every header is checked before it is trusted: reserved flag bits, MORE on
-// a command, a size over maxmsgsize (a message's frames counted together)
-// or one that cannot be allocated are
-// protocol errors with a reason, never an assert.
+// Every header is checked before it is trusted, and refused with a reason,
+// never an assert: reserved flag bits, MORE on a command, a size that cannot
+// be allocated, a frame larger than the handshake allows, and a message over
+// its bounds (see set_limits). Nothing is allocated for a declared size
+// before these checks pass, so a peer's claim alone never costs memory.
 #pragma once
 
 #include <volley/error.hpp>
@@ -39,11 +40,36 @@ public:
     explicit decoder(std::size_t buffer_size = default_buffer,
                      std::size_t direct_threshold = default_direct_threshold);
 
-    // Messages larger than this, counting every frame of a multipart message (bytes;
-    // negative = no limit), are refused as message_too_large: as libzmq documents
-    // ZMQ_MAXMSGSIZE (its decoder checks each frame alone), and so that a peer cannot make
-    // us hold an unfinished message of ever more frames. Commands are checked alone.
-    void set_max_message_size(std::int64_t max) noexcept { max_message_ = max; }
+    // What one frame of an unfinished message costs us besides its body: the message
+    // object that holds it in the pipe until the last frame comes.
+    static constexpr std::size_t frame_cost = sizeof(message);
+    // During the handshake no frame may be larger than this (READY is small; so are the
+    // security mechanisms' commands): larger ones are refused before a byte of their
+    // body is read or allocated.
+    static constexpr std::size_t handshake_frame_limit = 64 * 1024;
+
+    // The bounds of one message, checked at each frame's header before anything is
+    // allocated for it; a message over either is refused as message_too_large.
+    // - `max_message` (maxmsgsize; negative = none): the bodies of all frames of a
+    //   multipart message together, as libzmq documents ZMQ_MAXMSGSIZE (its decoder checks
+    //   each frame alone); and the memory the unfinished message holds, each frame costing
+    //   frame_cost besides a body too large to live inside it, at most 2 x max_message +
+    //   1 KiB: so a peer cannot hold memory with endless empty frames, while a message of
+    //   frames of 64 bytes or more meets only the body bound.
+    // - `budget` (input_budget; negative = none): the memory the unfinished message holds,
+    //   counted the same way, including the frame being read. It bounds what a peer can
+    //   make us hold when maxmsgsize is not set.
+    // Commands are checked alone.
+    void set_limits(std::int64_t max_message, std::int64_t budget) noexcept {
+        max_message_ = max_message;
+        budget_ = budget;
+    }
+    // While on, frames over handshake_frame_limit are refused (protocol_error).
+    void set_handshake(bool on) noexcept { handshake_ = on; }
+    // The memory a frame of `size` body bytes holds while its message is unfinished.
+    static constexpr std::uint64_t cost(std::uint64_t size) noexcept {
+        return frame_cost + (size > message::inline_capacity ? size : 0);
+    }
 
     // Where the next read may put bytes; never empty after next() returned need_more.
     std::span<std::byte> read_target() noexcept;
@@ -64,10 +90,18 @@ public:
 
 private:
     status fail(errc code, std::string reason) noexcept;
-    // A frame is handed out: counts it toward its message (see set_max_message_size).
+    // The reason a frame of `size` bytes may not be taken now, or an empty string.
+    std::string check_size(std::uint64_t size, bool command) const;
+    // A frame is handed out: counts it toward its message (see set_limits).
     void account(const frame& f) noexcept {
         if (f.command) return;
-        message_bytes_ = f.body.more() ? message_bytes_ + f.body.size() : 0;
+        if (!f.body.more()) {
+            message_bytes_ = message_cost_ = message_frames_ = 0;
+            return;
+        }
+        message_bytes_ += f.body.size();
+        message_cost_ += cost(f.body.size());
+        ++message_frames_;
     }
     void compact() noexcept;
 
@@ -77,7 +111,12 @@ private:
     std::size_t read_ = 0;    // next unparsed byte
     std::size_t written_ = 0; // end of received bytes
     std::int64_t max_message_ = -1;
-    std::uint64_t message_bytes_ = 0; // body bytes of the earlier frames of the message under way
+    std::int64_t budget_ = -1;
+    bool handshake_ = false;
+    // The earlier frames of the message under way: body bytes, memory held, count.
+    std::uint64_t message_bytes_ = 0;
+    std::uint64_t message_cost_ = 0;
+    std::uint64_t message_frames_ = 0;
     // A large body being read in place.
     bool direct_ = false;
     bool direct_command_ = false;

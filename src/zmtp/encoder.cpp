@@ -63,6 +63,7 @@ int encoder::gather(iovec* out, int max, std::size_t max_bytes) const noexcept {
 
 void encoder::consumed(std::size_t n) noexcept {
     pending_ -= n;
+    written_ += n;
     while (n > 0) {
         segment& s = segments_[head_];
         const std::size_t left = s.end - s.begin;

@@ -30,6 +30,10 @@ public:
     void add_raw(const void* data, std::size_t n);
 
     std::size_t pending() const noexcept { return pending_; }
+    // Bytes ever queued, and ever written: a frame queued when end() was e has been written
+    // once written() >= e (how the engine knows that its last PONG has left).
+    std::uint64_t end() const noexcept { return written_ + pending_; }
+    std::uint64_t written() const noexcept { return written_; }
     bool empty() const noexcept { return pending_ == 0; }
     // Describes up to `max` iovecs of pending bytes, in order, at most `max_bytes` of them
     // (the last iovec is cut short to fit); returns how many.
@@ -60,6 +64,7 @@ private:
     std::vector<segment> segments_;
     std::size_t head_ = 0; // first segment with unwritten bytes
     std::size_t pending_ = 0;
+    std::uint64_t written_ = 0;
 };
 
 } // namespace volley::zmtp

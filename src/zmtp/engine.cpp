@@ -4,6 +4,7 @@
 
 #include "fence.hpp"
 #include "monitor_queue.hpp"
+#include "peer_text.hpp"
 #include "pipe.hpp"
 #include "registry.hpp"
 #include "transport.hpp"
@@ -47,6 +48,13 @@ const std::uint64_t poll_backoff_max = fast_clock::ticks(std::chrono::microsecon
 // 1 MiB throughput (4.01 k).
 constexpr std::size_t transfer_piece_bytes = 512 * 1024;
 
+// The reason an ERROR gives, quoted; it is meant for people, so more of it than of other
+// peer values.
+std::string error_reason(std::span<const std::byte> error_data) {
+    const auto reason = zmtp::parse_error(error_data);
+    return reason ? quote_peer(*reason, 120) : "(malformed ERROR)";
+}
+
 // A socket that took over input and has not polled for this long gives it back.
 constexpr auto input_watchdog = std::chrono::milliseconds(5);
 
@@ -75,7 +83,8 @@ private:
 
 engine::engine(reactor& r, int fd, std::shared_ptr<const session_info> info, pipe* borrowed, engine_owner& owner)
     : reactor_(r), fd_(fd), info_(std::move(info)), owner_(owner), pipe_(borrowed), borrowed_(borrowed != nullptr) {
-    decoder_.set_max_message_size(info_->options.maxmsgsize);
+    decoder_.set_limits(info_->options.maxmsgsize, info_->options.input_budget);
+    decoder_.set_handshake(true); // until READY: no frame larger than the handshake needs
 }
 
 engine::~engine() {
@@ -144,7 +153,7 @@ void engine::on_pipe_event(event_kind kind, pipe& p) noexcept {
 
 void engine::read_input() noexcept {
     int reads = 0;
-    while (state_ != state::closed && !failing_ && !input_paused_ && state_ != state::lingering) {
+    while (state_ < state::lingering && !failing_ && !input_paused_) {
         if (held_) {
             if (!deliver(*held_)) return;
             held_.reset();
@@ -244,7 +253,8 @@ bool engine::take_greeting() noexcept {
         return false;
     }
     if (g.mechanism != "NULL") {
-        fail(errc::protocol_error, "the peer wants the " + g.mechanism + " security mechanism; this socket uses NULL");
+        fail(errc::protocol_error,
+             "the peer wants the " + quote_peer(g.mechanism) + " security mechanism; this socket uses NULL");
         return false;
     }
     peer_minor_ = g.major > 3 ? 1 : g.minor;
@@ -273,11 +283,10 @@ bool engine::handle_frame(zmtp::decoder::frame& f) noexcept {
         }
         if (cmd->name == "READY") return handle_ready(cmd->data);
         if (cmd->name == "ERROR") {
-            const auto reason = zmtp::parse_error(cmd->data);
-            fail(errc::protocol_error, "the peer refused the handshake: " + reason.value_or("(malformed ERROR)"));
+            fail(errc::protocol_error, "the peer refused the handshake: " + error_reason(cmd->data));
             return false;
         }
-        fail(errc::protocol_error, "expected READY, got " + std::string(cmd->name));
+        fail(errc::protocol_error, "expected READY, got " + quote_peer(cmd->name));
         return false;
     }
     if (f.command) return handle_command(f.body);
@@ -306,7 +315,7 @@ bool engine::handle_ready(std::span<const std::byte> data) noexcept {
     }
     const auto peer_type = zmtp::socket_type_from_name(*type_name);
     if (!peer_type) {
-        fail(errc::protocol_error, "unknown peer socket type '" + *type_name + "'");
+        fail(errc::protocol_error, "unknown peer socket type " + quote_peer(*type_name));
         return false;
     }
     if (!compatible(info_->type, *peer_type)) {
@@ -341,17 +350,21 @@ bool engine::handle_command(const message& body) noexcept {
             fail(errc::protocol_error, "malformed PING");
             return false;
         }
+        if (p->ttl_deciseconds != 0) arm_ttl(std::chrono::milliseconds(p->ttl_deciseconds * 100));
+        // One PONG at a time: while the last one is still unwritten (the peer does not
+        // read), later PINGs get none. Else a peer that floods PINGs and never reads would
+        // grow our output without end; one PONG, when it gets through, answers them all.
+        if (encoder_.written() < pong_end_) return true;
         try {
             encoder_.add(zmtp::make_pong(p->context), true);
         } catch (const std::bad_alloc&) {
             return true; // no PONG this time; the peer will ask again
         }
-        if (p->ttl_deciseconds != 0) arm_ttl(std::chrono::milliseconds(p->ttl_deciseconds * 100));
+        pong_end_ = encoder_.end();
         return flush();
     }
     if (cmd->name == "ERROR") {
-        const auto reason = zmtp::parse_error(cmd->data);
-        fail(errc::protocol_error, "the peer sent ERROR: " + reason.value_or("(malformed)"));
+        fail(errc::protocol_error, "the peer sent ERROR: " + error_reason(cmd->data));
         return false;
     }
     return true; // PONG (any traffic counts as life), and commands we do not know, are ignored
@@ -455,6 +468,7 @@ bool engine::flush() noexcept {
 
 void engine::on_established() noexcept {
     handshake_done_ = true;
+    decoder_.set_handshake(false);
     state_ = state::active;
     update_draining();
     reactor_.cancel_timer(handshake_timer_);
@@ -492,7 +506,10 @@ void engine::send_ping() noexcept {
     if (state_ != state::active) return;
     const auto& o = info_->options;
     try {
-        encoder_.add(zmtp::make_ping(static_cast<std::uint16_t>(o.heartbeat_ttl.count() / 100), {}), true);
+        if (encoder_.written() >= ping_end_) { // the last PING left: the peer reads (see pong_end_)
+            encoder_.add(zmtp::make_ping(static_cast<std::uint16_t>(o.heartbeat_ttl.count() / 100), {}), true);
+            ping_end_ = encoder_.end();
+        }
     } catch (const std::bad_alloc&) {
     }
     ping_sent_ = clock::now();
@@ -517,12 +534,15 @@ void engine::send_ping() noexcept {
 
 void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
     peer_ttl_ = ttl;
-    if (!on_reactor()) { // timers live on the reactor
+    if (!on_reactor()) { // timers live on the reactor; one request on its way is enough
+        if (ttl_posted_ || ttl_timer_) return;
         try {
-            reactor_.post([self = shared_from_this(), ttl] {
+            reactor_.post([self = shared_from_this()] {
                 engine_lock lock(*self);
-                if (self->state_ != state::closed) self->arm_ttl(ttl);
+                self->ttl_posted_ = false;
+                if (self->state_ != state::closed) self->arm_ttl(self->peer_ttl_);
             });
+            ttl_posted_ = true;
         } catch (...) {
         }
         return;
@@ -543,7 +563,7 @@ void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
 }
 
 void engine::linger(clock::time_point deadline) noexcept {
-    if (state_ == state::lingering || state_ == state::closed) return;
+    if (state_ >= state::lingering) return;
     if (!handshake_done_) {
         // Stopped, or the socket closed, during the handshake. A connection made for messages
         // already queued finishes it and then delivers them within the deadline (see

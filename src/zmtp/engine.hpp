@@ -7,8 +7,16 @@
 // come in straight into the message the application will receive.
 //
 // Anything wrong on the wire (a bad greeting, an impossible frame, a
-// message over maxmsgsize, a silent peer) closes only this connection, with
-// a monitor event that names the cause.
+// message over maxmsgsize or input_budget, a silent peer) closes only this
+// connection, with a monitor event that names the cause, quoting at most a
+// short, escaped prefix of what the peer sent (peer_text.hpp).
+//
+// What a peer can make us hold is bounded. Input: the decoder's buffer, and
+// one unfinished message within maxmsgsize and input_budget (decoder.hpp);
+// nothing is allocated for a size the peer merely declares beyond that, and
+// during the handshake no frame over 64 KiB is accepted. Output: at most a
+// batch of the socket's messages (batch_bytes) plus one PONG and one PING:
+// a peer that never reads gets no second PONG while the first is unwritten.
 //
 // Two threads may move the bytes, one at a time (io_mutex_): the reactor,
 // and the socket's own thread through the pipe_driver hooks. That is what
@@ -22,6 +30,7 @@
 //   reactor does not watch the descriptor. It takes input back when the
 //   socket is about to sleep, or when the socket has not polled for a while.
 // Whatever only the reactor may do (close, timers) is posted to it.
+
 #pragma once
 
 #include "mailbox.hpp"
@@ -95,6 +104,7 @@ public:
 
 private:
     friend class engine_lock;
+    // In this order: a state >= lingering takes no more input for the socket.
     enum class state { greeting, handshake, active, lingering, closed };
 
     // All below run with io_mutex_ held.
@@ -184,6 +194,11 @@ private:
     reactor::timer_id linger_timer_;
     clock::time_point drain_deadline_ = clock::time_point::max(); // stopped before the handshake
     std::chrono::milliseconds peer_ttl_{0};
+    bool ttl_posted_ = false; // the socket's thread asked the reactor to arm ttl_timer_
+    // encoder_.end() after our last PONG and PING: while written() is below it, that
+    // command is still queued, and another of its kind is not added (see handle_command).
+    std::uint64_t pong_end_ = 0;
+    std::uint64_t ping_end_ = 0;
 };
 
 } // namespace volley::detail

@@ -245,7 +245,7 @@ TEST_CASE("the decoder refuses malformed frames with a reason") {
 
 TEST_CASE("maxmsgsize refuses a larger frame before allocating it") {
     decoder d;
-    d.set_max_message_size(1000);
+    d.set_limits(1000, -1);
     decoder::status st{};
     feed(d, raw({0x02, 0, 0, 0, 0, 0, 0, 0x13, 0x88}), 64, &st); // 5000 bytes announced
     CHECK(st == decoder::status::error);
@@ -262,13 +262,100 @@ TEST_CASE("maxmsgsize bounds a whole multipart message, not each frame alone") {
     e.add(body(std::string(600, 'e'), false), false); // 1200: over it, though each frame is not
     const auto bytes = drain(e);
     decoder d;
-    d.set_max_message_size(1000);
+    d.set_limits(1000, -1);
     decoder::status st{};
     const auto frames = feed(d, bytes, 100, &st);
     CHECK(frames.size() == 4); // the first message whole, and the first frame of the second
     CHECK(st == decoder::status::error);
     CHECK(d.error_code() == errc::message_too_large);
     CHECK(d.error_reason().find("multipart message of 1200 bytes") != std::string::npos);
+}
+
+TEST_CASE("maxmsgsize counts each frame's bookkeeping: empty frames cannot hold memory beyond it") {
+    // 0-byte frames with MORE: no body, but each is a message held until the last frame.
+    std::vector<std::byte> bytes;
+    for (int i = 0; i < 100; ++i) {
+        bytes.push_back(std::byte{flag_more});
+        bytes.push_back(std::byte{0});
+    }
+    decoder d;
+    d.set_limits(1000, -1); // memory bound 2 x 1000 + 1024 = 3024: 47 frames of 64 bytes
+    decoder::status st{};
+    const auto frames = feed(d, bytes, 64, &st);
+    CHECK(frames.size() == 3024 / decoder::frame_cost);
+    CHECK(st == decoder::status::error);
+    CHECK(d.error_code() == errc::message_too_large);
+    CHECK(d.error_reason().find("more than maxmsgsize 1000 allows") != std::string::npos);
+}
+
+TEST_CASE("a message of frames of 64 bytes or more meets only maxmsgsize's body bound") {
+    encoder e;
+    for (int i = 0; i < 15; ++i) e.add(body(std::string(64, 'a'), true), false);
+    e.add(body(std::string(40, 'z'), false), false); // 15 x 64 + 40 = 1000: at the limit
+    decoder d;
+    d.set_limits(1000, -1);
+    decoder::status st{};
+    const auto frames = feed(d, drain(e), 100, &st);
+    CHECK(frames.size() == 16);
+    CHECK(st == decoder::status::need_more);
+}
+
+TEST_CASE("the input budget bounds one frame and a whole message by the memory they hold") {
+    SUBCASE("a frame over the budget is refused at its header, before allocating") {
+        decoder d;
+        d.set_limits(-1, 100'000);
+        decoder::status st{};
+        feed(d, raw({0x02, 0, 0, 0, 0, 0, 0x01, 0x86, 0xa1}), 64, &st); // 100 001 bytes announced
+        CHECK(st == decoder::status::error);
+        CHECK(d.error_code() == errc::message_too_large);
+        CHECK(d.error_reason() == "frame of 100001 bytes exceeds input_budget 100000");
+    }
+    SUBCASE("a message of many frames is refused once what it holds passes the budget") {
+        encoder e;
+        for (int i = 0; i < 100; ++i) e.add(body(std::string(1000, 'm'), true), false);
+        decoder d;
+        d.set_limits(-1, 10'000); // 1064 bytes a frame: the 10th would hold 10 640
+        decoder::status st{};
+        const auto frames = feed(d, drain(e), 4096, &st);
+        CHECK(frames.size() == 9);
+        CHECK(st == decoder::status::error);
+        CHECK(d.error_reason().find("multipart message of 10 frames would hold 10640 bytes") != std::string::npos);
+    }
+    SUBCASE("commands are counted alone") {
+        encoder e;
+        e.add(body(std::string(5000, 'm'), true), false);
+        e.add(body(std::string(6000, 'c'), false), true); // a command mid-message
+        decoder d;
+        d.set_limits(-1, 8000);
+        decoder::status st{};
+        CHECK(feed(d, drain(e), 4096, &st).size() == 2);
+        CHECK(st == decoder::status::need_more);
+    }
+}
+
+TEST_CASE("during the handshake no frame over 64 KiB is taken, and its size reserves nothing") {
+    decoder d;
+    d.set_handshake(true);
+    decoder::status st{};
+    // A READY announcing 16 GiB: refused at its header, not allocated.
+    feed(d, raw({0x06, 0, 0, 0, 0x04, 0, 0, 0, 0}), 64, &st);
+    CHECK(st == decoder::status::error);
+    CHECK(d.error_code() == errc::protocol_error);
+    CHECK(d.error_reason() == "frame of 17179869184 bytes during the handshake (at most 65536)");
+    decoder after;
+    after.set_handshake(true);
+    after.set_handshake(false); // the handshake is over: such frames are for the budget to judge
+    feed(after, raw({0x06, 0, 0, 0, 0, 0, 0x01, 0, 0}), 64, &st); // 64 KiB + 1 announced
+    CHECK(st == decoder::status::need_more);
+}
+
+TEST_CASE("the encoder tells how much it has written of what it was given") {
+    encoder e;
+    e.add(body("ping", false), true);
+    const auto end = e.end();
+    CHECK(e.written() < end);
+    drain(e);
+    CHECK(e.written() == end);
 }
 
 TEST_CASE("READY carries Socket-Type, and Identity when given") {
