@@ -130,7 +130,12 @@ void engine::on_io(std::uint32_t events) noexcept {
         if (encoder_.empty()) pump_output();
     }
     if (state_ == state::closed) return;
-    if (in_enabled_ && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) read_input();
+    if (in_enabled_ && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) {
+        if (state_ == state::half_closed)
+            read_to_end();
+        else
+            read_input();
+    }
 }
 
 void engine::on_pipe_event(event_kind kind, pipe& p) noexcept {
@@ -416,7 +421,7 @@ void engine::pump_output() noexcept {
         if (!fill_encoder()) return;
         if (encoder_.empty()) {
             if (state_ == state::lingering) {
-                close({}, "closed by the socket");
+                end_stream();
                 return;
             }
             if (app_output_) return; // the socket's thread sends what it writes
@@ -590,8 +595,44 @@ void engine::arm_linger_timer(clock::time_point deadline) noexcept {
     linger_timer_ = reactor_.add_timer(deadline, [this] {
         engine_lock lock(*this);
         linger_timer_ = {};
-        fail(errc::timed_out, "linger period over with messages still unsent");
+        if (state_ == state::half_closed) // everything was written; the peer may not have read it all
+            close({}, "closed by the socket; linger ended before the peer closed its end");
+        else
+            fail(errc::timed_out, "linger period over with messages still unsent");
     });
+}
+
+void engine::end_stream() noexcept {
+    if (::shutdown(fd_, SHUT_WR) != 0) { // the peer is gone already
+        close({}, "closed by the socket");
+        return;
+    }
+    state_ = state::half_closed;
+    update_draining();
+    app_input_ = false;
+    if (lowat_ != 1) { // the end of the peer's stream must wake us, whatever we waited for
+        const int one = 1;
+        if (::setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) == 0) lowat_ = 1;
+    }
+    set_events(true, false);
+    if (state_ == state::half_closed) read_to_end(); // the peer may have closed already
+}
+
+void engine::read_to_end() noexcept {
+    std::byte discard[4096]; // nobody reads this connection any more
+    for (int reads = 0; reads < reads_per_turn && state_ == state::half_closed; ++reads) {
+        const ssize_t n = ::recv(fd_, discard, sizeof discard, MSG_DONTWAIT);
+        if (n > 0) continue;
+        if (n == 0) {
+            close({}, "closed by the socket");
+            return;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            close(system_error_code(errno),
+                  std::string("closed by the socket; then read failed: ") + std::strerror(errno));
+        return;
+    }
 }
 
 void engine::set_events(bool in, bool out) noexcept {

@@ -30,7 +30,13 @@
 //   reactor does not watch the descriptor. It takes input back when the
 //   socket is about to sleep, or when the socket has not polled for a while.
 // Whatever only the reactor may do (close, timers) is posted to it.
-
+//
+// Closing: once the socket is gone and everything it queued is written, the
+// engine ends its stream with a half-close and keeps the connection until
+// the peer closes its end (or linger ends). A receiver that closes at once
+// would make the kernel discard what it has not read yet on a reset, and
+// libzmq drops unread input when an ipc connection hangs up (libzmq #4660);
+// after a half-close both read everything first, then see the end.
 #pragma once
 
 #include "mailbox.hpp"
@@ -105,7 +111,7 @@ public:
 private:
     friend class engine_lock;
     // In this order: a state >= lingering takes no more input for the socket.
-    enum class state { greeting, handshake, active, lingering, closed };
+    enum class state { greeting, handshake, active, lingering, half_closed, closed };
 
     // All below run with io_mutex_ held.
     void unlock_io() noexcept;
@@ -135,6 +141,10 @@ private:
     bool flush() noexcept;
     void on_established() noexcept;
     void linger(clock::time_point deadline) noexcept;
+    // Lingering, and everything is written: ends our stream (shutdown SHUT_WR) and waits
+    // for the peer's end, reading and discarding what it still sends (half_closed).
+    void end_stream() noexcept;
+    void read_to_end() noexcept;
     void arm_linger_timer(clock::time_point deadline) noexcept;
     void set_events(bool in, bool out) noexcept;
     void update_draining() noexcept {
