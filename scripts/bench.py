@@ -16,6 +16,11 @@ libzmq's zmq_remote_thr over tcp, with volley on both ends as the baseline.
 Each tool prints libzmq's output ("average latency: X [us]",
 "mean throughput: N [msg/s]"); the figures are parsed from there.
 Any failure or timeout is fatal, unless --libzmq-only leaves volley out.
+
+--ab BUILD compares volley with volley: the tools of --build against those
+of another build (an earlier commit's), in the same alternating runs, in
+place of libzmq; the mixed section is left out. That is the A/B a change of
+the data path is judged by.
 """
 import argparse
 import json
@@ -238,6 +243,10 @@ def main():
                     help="run only this transport's section (repeatable); default: all")
     ap.add_argument("--libzmq-only", action="store_true",
                     help="leave volley's tools out (and the mixed section): for testing this script")
+    ap.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")],
+                    help="comma-separated message sizes to run (default: each section's own)")
+    ap.add_argument("--ab", metavar="BUILD",
+                    help="compare with volley's tools in BUILD (another commit) instead of libzmq")
     args = ap.parse_args()
 
     build = pathlib.Path(args.build)
@@ -249,6 +258,18 @@ def main():
             if b["transport"] == "mixed":
                 continue
             b["variants"] = [v for v in b["variants"] if v[0] == "libzmq"]
+        if args.sizes:
+            b["sizes"] = [n for n in b["sizes"] if n in args.sizes]
+            if not b["sizes"]:
+                continue
+        if args.ab:
+            if b["transport"] == "mixed":
+                continue
+            other = pathlib.Path(args.ab)
+            mine = [v for v in b["variants"] if v[0] == "volley"]
+            b["targets"] = {} # the targets are against libzmq
+            b["variants"] = mine + [("before", *(None if t is None else perf_tool(other, "volley", t.name)
+                                                  for t in mine[0][1:]))]
         selected.append(b)
     if not selected:
         sys.exit("bench: nothing to run")
@@ -274,8 +295,10 @@ def main():
     except RuntimeError as e:
         sys.exit(f"bench: FAILED: {e}")
 
+    other = f"before ({args.ab})" if args.ab else "libzmq"
     main_lines = [
-        "| transport | tool | size [B] | volley median (min - max) | libzmq median (min - max) | volley/libzmq | target |",
+        f"| transport | tool | size [B] | volley median (min - max) | {other} median (min - max) "
+        f"| volley/{'before' if args.ab else 'libzmq'} | target |",
         "|---|---|---:|---|---|---:|---|",
     ]
     mixed_lines = [
@@ -285,7 +308,9 @@ def main():
     ]
     results = []
     for b in selected:
-        labels = ("mixed", "volley") if b["transport"] == "mixed" else ("volley", "libzmq")
+        labels = tuple(v[0] for v in b["variants"])
+        if len(labels) == 1:
+            labels = ("volley", "libzmq")
         for size in b["sizes"]:
             first, second = (raw.get((b["transport"], b["kind"], size, label), []) for label in labels)
             ratio = statistics.median(first) / statistics.median(second) if first and second else None

@@ -40,9 +40,17 @@ decoder::status decoder::fail(errc code, std::string reason) noexcept {
     return status::error;
 }
 
-std::string decoder::check_size(std::uint64_t size, bool command) const {
+void decoder::update_bounds() noexcept {
+    const auto max = static_cast<std::uint64_t>(max_message_);
+    max_frame_ = handshake_ ? handshake_frame_limit : UINT64_MAX;
+    max_bytes_ = max_message_ >= 0 ? max : UINT64_MAX;
+    max_held_ = budget_ >= 0 ? static_cast<std::uint64_t>(budget_) : UINT64_MAX;
+    if (max_message_ >= 0 && max <= (UINT64_MAX - 1024) / 2) max_held_ = std::min(max_held_, 2 * max + 1024);
+}
+
+std::string decoder::bounds_reason(std::uint64_t size, bool command) const {
     using std::to_string;
-    if (handshake_ && size > handshake_frame_limit)
+    if (size > max_frame_)
         return "frame of " + to_string(size) + " bytes during the handshake (at most " +
                to_string(handshake_frame_limit) + ")";
     const std::uint64_t earlier_bytes = command ? 0 : message_bytes_;
@@ -57,18 +65,13 @@ std::string decoder::check_size(std::uint64_t size, bool command) const {
         if (earlier_bytes + size > max)
             return "multipart message of " + to_string(earlier_bytes + size) + " bytes so far exceeds maxmsgsize " +
                    to_string(max);
-        const std::uint64_t max_held = max > (UINT64_MAX - 1024) / 2 ? UINT64_MAX : 2 * max + 1024;
-        if (held > max_held)
+        if (held > max_held_ && (budget_ < 0 || held <= static_cast<std::uint64_t>(budget_)))
             return holds() + ", more than maxmsgsize " + to_string(max) +
                    " allows (2 x maxmsgsize + 1024; each frame costs " + to_string(frame_cost) +
                    " bytes besides its body)";
     }
-    if (budget_ >= 0 && held > static_cast<std::uint64_t>(budget_)) {
-        if (frames == 1)
-            return "frame of " + to_string(size) + " bytes exceeds input_budget " + to_string(budget_);
-        return holds() + ", more than input_budget " + to_string(budget_);
-    }
-    return {};
+    if (frames == 1) return "frame of " + to_string(size) + " bytes exceeds input_budget " + to_string(budget_);
+    return holds() + ", more than input_budget " + to_string(budget_);
 }
 
 decoder::status decoder::next(frame& out) noexcept {
@@ -105,10 +108,8 @@ decoder::status decoder::next(frame& out) noexcept {
     }
     if (size > (std::uint64_t{1} << 62))
         return fail(errc::protocol_error, "malformed frame (impossible size " + std::to_string(size) + ")");
-    if (auto reason = check_size(size, command); !reason.empty()) {
-        const bool handshake_frame = handshake_ && size > handshake_frame_limit;
-        return fail(handshake_frame ? errc::protocol_error : errc::message_too_large, std::move(reason));
-    }
+    if (!within_bounds(size, command))
+        return fail(size > max_frame_ ? errc::protocol_error : errc::message_too_large, bounds_reason(size, command));
 
     const std::size_t body = static_cast<std::size_t>(size);
     if (avail - header >= body) { // the whole frame is here

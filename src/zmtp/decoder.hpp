@@ -63,9 +63,13 @@ public:
     void set_limits(std::int64_t max_message, std::int64_t budget) noexcept {
         max_message_ = max_message;
         budget_ = budget;
+        update_bounds();
     }
     // While on, frames over handshake_frame_limit are refused (protocol_error).
-    void set_handshake(bool on) noexcept { handshake_ = on; }
+    void set_handshake(bool on) noexcept {
+        handshake_ = on;
+        update_bounds();
+    }
     // The memory a frame of `size` body bytes holds while its message is unfinished.
     static constexpr std::uint64_t cost(std::uint64_t size) noexcept {
         return frame_cost + (size > message::inline_capacity ? size : 0);
@@ -90,8 +94,15 @@ public:
 
 private:
     status fail(errc code, std::string reason) noexcept;
-    // The reason a frame of `size` bytes may not be taken now, or an empty string.
-    std::string check_size(std::uint64_t size, bool command) const;
+    // True when a frame of `size` bytes may be taken now (one comparison per bound).
+    bool within_bounds(std::uint64_t size, bool command) const noexcept {
+        const std::uint64_t earlier_bytes = command ? 0 : message_bytes_; // a command stands alone
+        const std::uint64_t earlier_cost = command ? 0 : message_cost_;
+        return size <= max_frame_ && earlier_bytes + size <= max_bytes_ && earlier_cost + cost(size) <= max_held_;
+    }
+    // Why within_bounds() said no.
+    std::string bounds_reason(std::uint64_t size, bool command) const;
+    void update_bounds() noexcept;
     // A frame is handed out: counts it toward its message (see set_limits).
     void account(const frame& f) noexcept {
         if (f.command) return;
@@ -113,6 +124,11 @@ private:
     std::int64_t max_message_ = -1;
     std::int64_t budget_ = -1;
     bool handshake_ = false;
+    // Derived by update_bounds() from the three above: the largest frame, body bytes of a
+    // message, and memory a message may hold (UINT64_MAX: no bound).
+    std::uint64_t max_frame_ = UINT64_MAX;
+    std::uint64_t max_bytes_ = UINT64_MAX;
+    std::uint64_t max_held_ = UINT64_MAX;
     // The earlier frames of the message under way: body bytes, memory held, count.
     std::uint64_t message_bytes_ = 0;
     std::uint64_t message_cost_ = 0;

@@ -321,6 +321,16 @@ TEST_CASE("the input budget bounds one frame and a whole message by the memory t
         CHECK(st == decoder::status::error);
         CHECK(d.error_reason().find("multipart message of 10 frames would hold 10640 bytes") != std::string::npos);
     }
+    SUBCASE("a command over maxmsgsize is refused, even with room in the memory bound") {
+        encoder e;
+        e.add(body(std::string(1500, 'c'), false), true);
+        decoder d;
+        d.set_limits(1000, -1);
+        decoder::status st{};
+        feed(d, drain(e), 4096, &st);
+        CHECK(st == decoder::status::error);
+        CHECK(d.error_reason() == "frame of 1500 bytes exceeds maxmsgsize 1000");
+    }
     SUBCASE("commands are counted alone") {
         encoder e;
         e.add(body(std::string(5000, 'm'), true), false);
