@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
 // PAIR (RFC 31, EXPAIR): an exclusive connection to exactly one PAIR peer.
-// A second peer is refused (its pipe closed at once) while the first is
+// A second peer is refused (its link closed at once) while the first is
 // connected; once the first is gone, a new one may take its place. With no
 // peer, send waits (messages are not dropped); recv waits for one.
 #include "patterns.hpp"
@@ -12,41 +12,35 @@ namespace {
 
 class pair_socket final : public socket_base {
 public:
-    using socket_base::socket_base;
+    pair_socket(context_core& ctx, socket_type type) : socket_base(ctx, type) {
+        watch(direction::in, in_);
+        watch(direction::out, out_);
+    }
 
 private:
-    void on_attach(pipe& p) override {
+    void on_attach(link& l) override {
         if (peer_ != nullptr) {
-            drop(p); // exclusive: one peer at a time
+            drop(l); // exclusive: one peer at a time
             return;
         }
-        peer_ = &p;
-        in_.attach(p);
-        out_.attach(p);
+        peer_ = &l;
+        in_.attach(l);
+        out_.attach(l);
     }
-    void on_terminated(pipe& p) override {
-        if (&p != peer_) return;
-        in_.terminated(p);
-        out_.terminated(p);
+    void on_terminated(link& l) override {
+        if (&l != peer_) return;
+        in_.terminated(l);
+        out_.terminated(l);
         peer_ = nullptr;
     }
-    void on_read_activated(pipe& p) override { in_.activated(p); }
-    void on_write_activated(pipe& p) override { out_.activated(p); }
     errc on_send(message& m) override { return out_.send(m) ? errc{} : errc::would_block; }
     errc on_recv(message& m) override { return in_.recv(m) ? errc{} : errc::would_block; }
-    void on_park(direction dir) override {
-        if (dir == direction::in)
-            in_.park();
-        else
-            out_.park();
-    }
-    bool on_unpark(direction dir) override { return dir == direction::in ? in_.unpark() : out_.unpark(); }
 
-    pipe* peer_ = nullptr;
-    // With at most one pipe these are trivial, but they give PAIR the same parking,
+    link* peer_ = nullptr;
+    // With at most one link these are trivial, but they give PAIR the same parking,
     // activation and multipart rules as every other socket.
-    fair_queue<pipe> in_;
-    load_balancer<pipe> out_;
+    fair_queue<link> in_;
+    load_balancer<link> out_;
 };
 
 } // namespace

@@ -9,21 +9,15 @@ namespace {
 
 class pull final : public socket_base {
 public:
-    using socket_base::socket_base;
+    pull(context_core& ctx, socket_type type) : socket_base(ctx, type) { watch(direction::in, in_); }
 
 private:
-    void on_attach(pipe& p) override { in_.attach(p); }
-    void on_terminated(pipe& p) override { in_.terminated(p); }
-    void on_read_activated(pipe& p) override { in_.activated(p); }
-    void on_write_activated(pipe&) override {}
+    void on_attach(link& l) override { in_.attach(l); }
+    void on_terminated(link& l) override { in_.terminated(l); }
     errc on_send(message&) override { return errc::not_supported; }
     errc on_recv(message& m) override { return in_.recv(m) ? errc{} : errc::would_block; }
-    void on_park(direction dir) override {
-        if (dir == direction::in) in_.park();
-    }
-    bool on_unpark(direction dir) override { return dir == direction::in && in_.unpark(); }
 
-    fair_queue<pipe> in_;
+    fair_queue<link> in_;
 };
 
 } // namespace

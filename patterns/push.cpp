@@ -11,21 +11,15 @@ namespace {
 
 class push final : public socket_base {
 public:
-    using socket_base::socket_base;
+    push(context_core& ctx, socket_type type) : socket_base(ctx, type) { watch(direction::out, out_); }
 
 private:
-    void on_attach(pipe& p) override { out_.attach(p); }
-    void on_terminated(pipe& p) override { out_.terminated(p); }
-    void on_read_activated(pipe&) override {}
-    void on_write_activated(pipe& p) override { out_.activated(p); }
+    void on_attach(link& l) override { out_.attach(l); }
+    void on_terminated(link& l) override { out_.terminated(l); }
     errc on_send(message& m) override { return out_.send(m) ? errc{} : errc::would_block; }
     errc on_recv(message&) override { return errc::not_supported; }
-    void on_park(direction dir) override {
-        if (dir == direction::out) out_.park();
-    }
-    bool on_unpark(direction dir) override { return dir == direction::out && out_.unpark(); }
 
-    load_balancer<pipe> out_;
+    load_balancer<link> out_;
 };
 
 } // namespace

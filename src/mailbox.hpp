@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -30,10 +31,13 @@ enum class event_kind : std::uint8_t {
     peer_closed,     // the peer closed its end of the pipe
 };
 
+struct attachment; // peer.hpp
+
 struct event {
     event_kind kind;
     pipe* target;               // holds one reference to the pipe while queued
     std::uint64_t endpoint_id;  // attach only: which endpoint made the pipe
+    std::shared_ptr<const attachment> attached = {}; // attach only: the peer and its channel
 };
 
 class mailbox {

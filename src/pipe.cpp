@@ -31,12 +31,6 @@ void pipe::post(event_kind kind, int side) noexcept {
     owner->post({kind, &pair_->ends_[side], 0});
 }
 
-void pipe::set_driver(std::shared_ptr<pipe_driver> d) noexcept {
-    std::lock_guard lock(pair_->mutex_);
-    pair_->drivers_[side_] = std::move(d);
-    pair_->driver_gen_[side_].fetch_add(1, std::memory_order_release);
-}
-
 void pipe::close(clock::time_point linger_deadline) noexcept {
     out().rollback(); // an unfinished multipart message is never delivered
     pair_->linger_deadline_[side_].store(linger_deadline.time_since_epoch().count(), std::memory_order_relaxed);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
 // Pipes: the bounded, lock-free connection between two sockets (inproc) or
-// between a socket and a connection engine (later transports).
+// between a socket and the session of one of its connections.
 //
 // A pipe_pair holds two flows, one per direction; each end of the pair is a
 // `pipe` that writes one flow and reads the other. A flow is an SPSC queue
@@ -15,6 +15,10 @@
 // side, which checks that flag after every message behind a light_fence(),
 // flips it back and posts one event to the sleeper's mailbox. While both
 // sides keep up, no flag changes and no event is posted: never per message.
+//
+// A pipe is passive: a queue, a high-water mark and those edge events. It
+// calls nothing above it; a socket that wants to drive its connection
+// directly does so through the connection's channel (link.hpp).
 #pragma once
 
 #include "clock.hpp"
@@ -34,23 +38,6 @@
 namespace volley::detail {
 
 class pipe_handler; // reactor.hpp
-
-// The connection behind a pipe end, which the socket's own thread may drive instead of
-// waiting for the I/O thread: it sends what the socket just wrote, and reads what the
-// socket is waiting for. Implemented by the ZMTP engine; inproc pipes have none.
-class pipe_driver {
-public:
-    virtual ~pipe_driver() = default;
-    // Socket thread, after a whole message was written (`last_frame` bytes in its last
-    // frame): send now, or leave it to the I/O thread (which a parked reader has already
-    // been told of).
-    virtual void after_write(std::size_t last_frame) noexcept = 0;
-    // Socket thread, the pipe is empty: bring in what the connection has. True if some
-    // message may have arrived.
-    virtual bool poll_input() noexcept = 0;
-    // Socket thread, about to sleep: the I/O thread watches the connection again.
-    virtual void before_sleep() noexcept = 0;
-};
 
 // One direction of a pipe: frames from one writer thread to one reader thread.
 class flow {
@@ -77,6 +64,9 @@ public:
     }
     // True when a new message would be let in now (refreshes the reader's progress).
     bool writable() noexcept { return in_message_ || below_hwm(); }
+    // True when the reader has taken every message written (as far as it reported: it
+    // reports whenever it finds the flow empty), and no message is half written.
+    bool drained() const noexcept { return !in_message_ && read_.load(std::memory_order_acquire) == written_; }
     // Drops the frames of an unfinished message.
     void rollback() noexcept {
         queue_.rollback();
@@ -180,6 +170,9 @@ public:
     // and, for every frame, once the peer is known to be gone (mark_write_closed()).
     bool write(message& m);
     bool writable() noexcept { return !write_closed_ && out().writable(); }
+    // True when everything written to the peer has been read by it (see flow::drained).
+    bool out_drained() const noexcept { return out().drained(); }
+    bool write_closed() const noexcept { return write_closed_; }
     // Owner: the peer closed, so writing is pointless from now on.
     void mark_write_closed() noexcept { write_closed_ = true; }
     void rollback() noexcept { out().rollback(); }
@@ -188,10 +181,7 @@ public:
     bool readable() noexcept { return in().readable(); }
     bool reading_message() const noexcept;
 
-    void park_reader() noexcept {
-        if (pipe_driver* d = peer_driver()) d->before_sleep();
-        in().park_reader();
-    }
+    void park_reader() noexcept { in().park_reader(); }
     bool unpark_reader() noexcept { return in().unpark_reader(); }
     void park_writer() noexcept { out().park_writer(); }
     bool unpark_writer() noexcept { return out().unpark_writer(); }
@@ -210,11 +200,6 @@ public:
     bool peer_linger_expired(clock::time_point now) const noexcept;
     // When the peer's linger period ends (meaningful once peer_closed()).
     clock::time_point peer_linger_deadline() const noexcept;
-    // Owner: the driver of the peer end (nullptr for none), cached until the peer changes it.
-    pipe_driver* peer_driver() noexcept;
-    // Reactor thread: the connection that drives this end (nullptr when there is none).
-    void set_driver(std::shared_ptr<pipe_driver> d) noexcept;
-
     // Any thread: sets the high-water mark of the flow this end writes (0 = none), and
     // wakes this end's owner if it sleeps at the old mark.
     void set_out_hwm(std::uint64_t hwm) noexcept {
@@ -225,17 +210,14 @@ public:
     void release() noexcept;
 
     // Owner-thread bookkeeping, free for the owner's use.
-    std::uint64_t endpoint_id = 0;                  // the endpoint that made this pipe
-    std::uint32_t in_slot = npos;                   // index in the inbound routing policy
-    std::uint32_t out_slot = npos;                  // index in the outbound routing policy
-    std::uint32_t owner_slot = npos;                // index in the owner's pipe list
-    bool closing = false;                           // owner closes it once a message being read ends
-    pipe_handler* handler = nullptr;                // a reactor-side owner of this end
+    std::uint32_t owner_slot = npos;  // index in the owner's list (socket_base's links)
+    pipe_handler* handler = nullptr;  // a reactor-side owner of this end
     static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
 
 private:
     friend class pipe_pair;
     flow& out() noexcept;
+    const flow& out() const noexcept;
     flow& in() noexcept;
     const flow& in() const noexcept;
     void post_to_peer(event_kind kind) noexcept { post(kind, 1 - side_); }
@@ -245,8 +227,6 @@ private:
     pipe_pair* pair_ = nullptr;
     int side_ = 0;
     bool write_closed_ = false;
-    std::shared_ptr<pipe_driver> cached_driver_; // owner thread
-    std::uint32_t cached_driver_gen_ = 0;
 };
 
 // Both ends and both flows of one connection. Created with two references, one per end.
@@ -266,43 +246,26 @@ private:
     std::mutex mutex_;                        // guards owners_ against close / set_owner
     std::shared_ptr<mailbox> owners_[2];
     std::atomic<bool> closed_[2] = {false, false};
-    std::shared_ptr<pipe_driver> drivers_[2];              // guarded by mutex_
-    std::atomic<std::uint32_t> driver_gen_[2] = {0, 0};   // bumped when drivers_ changes
     std::atomic<clock::rep> linger_deadline_[2] = {0, 0};
 };
 
 inline flow& pipe::out() noexcept { return pair_->flows_[side_]; }
+inline const flow& pipe::out() const noexcept { return pair_->flows_[side_]; }
 inline flow& pipe::in() noexcept { return pair_->flows_[1 - side_]; }
 inline const flow& pipe::in() const noexcept { return pair_->flows_[1 - side_]; }
 inline bool pipe::reading_message() const noexcept { return in().reading_message(); }
 
-inline pipe_driver* pipe::peer_driver() noexcept {
-    const std::uint32_t gen = pair_->driver_gen_[1 - side_].load(std::memory_order_acquire);
-    if (gen != cached_driver_gen_) {
-        std::lock_guard lock(pair_->mutex_);
-        cached_driver_ = pair_->drivers_[1 - side_];
-        cached_driver_gen_ = pair_->driver_gen_[1 - side_].load(std::memory_order_relaxed);
-    }
-    return cached_driver_.get();
-}
-
 inline bool pipe::write(message& m) {
     if (write_closed_) return false;
-    const std::size_t size = m.size();
-    auto st = out().write(m);
+    const auto st = out().write(m);
     if (st == flow::write_status::full) return false;
-    if (st == flow::write_status::ok_frame) return true;
     if (st == flow::write_status::ok_wake_reader) post_to_peer(event_kind::read_activated);
-    if (pipe_driver* d = peer_driver()) d->after_write(size);
     return true;
 }
 
 inline bool pipe::read(message& m) noexcept {
     bool wake = false;
-    bool got = in().read(m, wake); // finding the flow empty may report progress too
-    if (!got) {
-        if (pipe_driver* d = peer_driver(); d != nullptr && d->poll_input()) got = in().read(m, wake);
-    }
+    const bool got = in().read(m, wake); // finding the flow empty may report progress too
     if (wake) post_to_peer(event_kind::write_activated);
     return got;
 }

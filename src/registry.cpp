@@ -81,9 +81,10 @@ void register_transport(transport_factory factory) {
     r.transports.push_back(factory);
 }
 
-void attach_pipe(const std::shared_ptr<detail::mailbox>& owner, detail::pipe& p, std::uint64_t endpoint_id) {
+void attach_pipe(const std::shared_ptr<detail::mailbox>& owner, detail::pipe& p, std::uint64_t endpoint_id,
+                 std::shared_ptr<const detail::attachment> attached) {
     p.set_owner(owner);
-    owner->post({detail::event_kind::attach, &p, endpoint_id});
+    owner->post({detail::event_kind::attach, &p, endpoint_id, std::move(attached)});
 }
 
 } // namespace volley::transport

@@ -31,5 +31,9 @@ void register_builtin_transports();
 
 // True when a socket of type `a` may talk to a peer of type `b`.
 bool compatible(socket_type a, socket_type b) noexcept;
+// True when a socket of type `t` takes subscriptions from its peers (PUB, XPUB).
+constexpr bool accepts_subscriptions(socket_type t) noexcept {
+    return t == socket_type::pub || t == socket_type::xpub;
+}
 
 } // namespace volley::detail

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
-// socket_base: endpoints, pipe lifetimes, mailbox events and the blocking
-// discipline shared by every pattern. See socket_base.hpp.
+// socket_base: endpoints, link lifetimes, mailbox events, the pattern's timer
+// and the blocking discipline shared by every pattern. See socket_base.hpp.
 #include "socket_base.hpp"
 
 #include "context_core.hpp"
@@ -74,8 +74,8 @@ std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound) {
     const std::uint64_t id = it->id;
     endpoints_.erase(it); // stops the endpoint: no new pipes from it
     process_mailbox();    // pipes it made before stopping are attached now
-    for (std::size_t i = pipes_.size(); i-- > 0;) {
-        if (i < pipes_.size() && pipes_[i]->endpoint_id == id) close_pipe(*pipes_[i]);
+    for (std::size_t i = links_.size(); i-- > 0;) {
+        if (i < links_.size() && links_[i]->endpoint_id == id) close_link(*links_[i]);
     }
     return {};
 }
@@ -102,7 +102,7 @@ errc socket_base::recv(message& m, bool dontwait) noexcept {
                              return on_recv(m);
                          });
     if (r == errc{}) receiving_message_ = m.more();
-    if (!receiving_message_ && !draining_.empty()) reap_draining(); // release drained pipes promptly
+    if (!receiving_message_ && !draining_.empty()) reap_draining(); // release drained links promptly
     return r;
 }
 
@@ -111,6 +111,7 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
     const auto try_once = [&]() -> errc {
         if (mailbox_->pending()) process_mailbox();
         if (terminated_.load(std::memory_order_seq_cst)) return errc::terminated;
+        run_timer();
         return attempt();
     };
     errc r = try_once();
@@ -140,19 +141,21 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
         }
     }
 
+    const watched_policy& watched = watched_[static_cast<int>(dir)];
     for (;;) {
         if (clock::now() >= deadline) {
             spin_.slept(clock::now() - started);
             return errc::timed_out;
         }
         const auto ticket = mailbox_->prepare_sleep();
-        on_park(dir);
+        if (watched.policy != nullptr) watched.park(watched.policy);
         heavy_fence(); // our parking stores before the re-checks; see fence.hpp
-        const bool ready = on_unpark(dir) || mailbox_->pending() || terminated_.load(std::memory_order_seq_cst);
+        const bool ready = (watched.policy != nullptr && watched.unpark(watched.policy)) || mailbox_->pending() ||
+                           terminated_.load(std::memory_order_seq_cst);
         if (ready)
             mailbox_->cancel_sleep();
         else
-            mailbox_->sleep(ticket, deadline);
+            mailbox_->sleep(ticket, std::min(deadline, next_deadline())); // the timer wakes us too
         r = try_once();
         if (r != errc::would_block) {
             spin_.slept(clock::now() - started);
@@ -163,19 +166,36 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
 
 // ---------------------------------------------------------------- events and pipes
 
+void socket_base::run_timer() noexcept {
+    const auto due = next_deadline();
+    if (due == clock::time_point::max()) return; // no clock read for patterns without a timer
+    const auto now = clock::now();
+    if (now >= due) on_timer(now);
+}
+
+void socket_base::on_read_activated(link& l) {
+    const watched_policy& w = watched_[static_cast<int>(direction::in)];
+    if (w.policy != nullptr && l.in_slot != link::npos) w.activated(w.policy, l);
+}
+
+void socket_base::on_write_activated(link& l) {
+    const watched_policy& w = watched_[static_cast<int>(direction::out)];
+    if (w.policy != nullptr && l.out_slot != link::npos) w.activated(w.policy, l);
+}
+
 void socket_base::process_mailbox() noexcept {
     mailbox_->take(events_);
-    for (const event& e : events_) {
+    for (event& e : events_) {
         pipe& p = *e.target;
         if (e.kind == event_kind::attach) {
-            attach(p, e.endpoint_id); // the event's reference becomes ours
+            attach(p, e.endpoint_id, std::move(e.attached)); // the event's reference becomes ours
             continue;
         }
-        if (owns(p)) {
+        if (link* l = owner_of(p)) {
             switch (e.kind) {
-            case event_kind::read_activated: on_read_activated(p); break;
-            case event_kind::write_activated: on_write_activated(p); break;
-            case event_kind::peer_closed: peer_closed(p); break;
+            case event_kind::read_activated: on_read_activated(*l); break;
+            case event_kind::write_activated: on_write_activated(*l); break;
+            case event_kind::peer_closed: peer_closed(*l); break;
             case event_kind::attach: break;
             }
         }
@@ -184,76 +204,87 @@ void socket_base::process_mailbox() noexcept {
     events_.clear();
 }
 
-void socket_base::attach(pipe& p, std::uint64_t endpoint_id) noexcept {
+void socket_base::attach(pipe& p, std::uint64_t endpoint_id, std::shared_ptr<const attachment> a) noexcept {
     if (closed_) { // cannot happen through the mailbox (closed first), kept for safety
         p.close(clock::now());
         return;
     }
     const bool endpoint_live = std::any_of(endpoints_.begin(), endpoints_.end(),
                                            [&](const endpoint_entry& e) { return e.id == endpoint_id; });
-    if (!endpoint_live) { // made by an endpoint removed since: not ours any more
+    if (!endpoint_live || !a) { // made by an endpoint removed since: not ours any more
         p.close(clock::now());
         return;
     }
-    p.endpoint_id = endpoint_id;
-    p.owner_slot = static_cast<std::uint32_t>(pipes_.size());
-    pipes_.push_back(&p);
-    p.add_ref(); // on_attach may drop the pipe, which can free it
-    on_attach(p);
-    if (owns(p) && p.peer_closed()) peer_closed(p);
+    std::unique_ptr<link> owned;
+    try {
+        owned = std::make_unique<link>(p, std::move(a), endpoint_id);
+        links_.reserve(links_.size() + 1);
+    } catch (const std::bad_alloc&) {
+        p.close(clock::now()); // refused: the peer learns of it
+        return;
+    }
+    link& l = *owned;
+    p.owner_slot = static_cast<std::uint32_t>(links_.size());
+    links_.push_back(std::move(owned));
+    p.add_ref(); // on_attach may drop the link, which releases the pipe
+    on_attach(l);
+    if (owner_of(p) == &l && p.peer_closed()) peer_closed(l);
     p.release();
 }
 
-bool socket_base::owns(const pipe& p) const noexcept {
-    return p.owner_slot < pipes_.size() && pipes_[p.owner_slot] == &p;
+link* socket_base::owner_of(const pipe& p) const noexcept {
+    return p.owner_slot < links_.size() && &links_[p.owner_slot]->pipe_end() == &p ? links_[p.owner_slot].get() : nullptr;
 }
 
-void socket_base::peer_closed(pipe& p) noexcept {
-    p.mark_write_closed(); // nothing sent from now on reaches anybody
-    if (std::find(draining_.begin(), draining_.end(), &p) == draining_.end()) draining_.push_back(&p);
-    on_read_activated(p); // what the peer left is read before the pipe goes
+void socket_base::peer_closed(link& l) noexcept {
+    l.pipe_end().mark_write_closed(); // nothing sent from now on reaches anybody
+    if (std::find(draining_.begin(), draining_.end(), &l) == draining_.end()) draining_.push_back(&l);
+    on_read_activated(l); // what the peer left is read before the link goes
     reap_draining();
 }
 
 void socket_base::reap_draining() noexcept {
     const auto now = clock::now();
     for (std::size_t i = draining_.size(); i-- > 0;) {
-        pipe& p = *draining_[i];
-        if (p.reading_message()) continue; // never cut a multipart message in half
-        if (p.closing) {
-            terminate_pipe(p, linger_deadline());
+        link& l = *draining_[i];
+        if (l.reading_message()) continue; // never cut a multipart message in half
+        if (l.closing) {
+            terminate_link(l, linger_deadline());
             continue;
         }
-        if (p.readable() && !p.peer_linger_expired(now)) continue;
-        terminate_pipe(p, now); // the peer is gone: nothing we send can reach it
+        if (l.readable() && !l.pipe_end().peer_linger_expired(now)) continue;
+        terminate_link(l, now); // the peer is gone: nothing we send can reach it
     }
 }
 
-void socket_base::drop(pipe& p) noexcept {
-    if (owns(p)) close_pipe(p);
+void socket_base::drop(link& l) noexcept {
+    if (owner_of(l.pipe_end()) == &l) close_link(l);
 }
 
-void socket_base::close_pipe(pipe& p) noexcept {
-    if (!p.reading_message()) {
-        terminate_pipe(p, linger_deadline());
+void socket_base::close_link(link& l) noexcept {
+    if (!l.reading_message()) {
+        terminate_link(l, linger_deadline());
         return;
     }
-    // Part of a message from p has been received: its other frames are in p already, so
-    // the caller can finish it (a message is delivered whole), then p goes.
-    p.closing = true;
-    p.mark_write_closed();
-    if (std::find(draining_.begin(), draining_.end(), &p) == draining_.end()) draining_.push_back(&p);
+    // Part of a message from l has been received: its other frames are in the pipe
+    // already, so the caller can finish it (a message is delivered whole), then l goes.
+    l.closing = true;
+    l.pipe_end().mark_write_closed();
+    if (std::find(draining_.begin(), draining_.end(), &l) == draining_.end()) draining_.push_back(&l);
 }
 
-void socket_base::terminate_pipe(pipe& p, clock::time_point deadline) noexcept {
-    on_terminated(p);
+void socket_base::terminate_link(link& l, clock::time_point deadline) noexcept {
+    on_terminated(l);
+    pipe& p = l.pipe_end();
     const std::uint32_t slot = p.owner_slot;
-    pipes_[slot] = pipes_.back();
-    pipes_[slot]->owner_slot = slot;
-    pipes_.pop_back();
+    std::erase(draining_, &l);
+    std::unique_ptr<link> gone = std::move(links_[slot]);
+    links_[slot] = std::move(links_.back());
+    links_.pop_back();
+    if (slot < links_.size()) links_[slot]->pipe_end().owner_slot = slot;
     p.owner_slot = pipe::npos;
-    std::erase(draining_, &p);
-    p.close(deadline);
+    gone.reset();
+    p.close(deadline); // drops our reference: last, after the link that used it
 }
 
 clock::time_point socket_base::linger_deadline() const noexcept {
@@ -273,7 +304,7 @@ std::shared_ptr<detail::monitor_queue> socket_base::monitor_queue() {
 
 std::size_t socket_base::pipe_count() noexcept {
     process_mailbox();
-    return pipes_.size();
+    return links_.size();
 }
 
 void socket_base::terminate() noexcept {
@@ -290,7 +321,7 @@ void socket_base::close() noexcept {
     mailbox_->close();   // later attach events close their pipe at once
     closed_ = true;
     const auto deadline = linger_deadline();
-    while (!pipes_.empty()) terminate_pipe(*pipes_.back(), deadline);
+    while (!links_.empty()) terminate_link(*links_.back(), deadline);
 }
 
 } // namespace volley::detail

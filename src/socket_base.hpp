@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: MPL-2.0
-// socket_base: what every pattern socket shares. It owns the pipes and the
-// endpoints, turns mailbox events into the pattern's on_* hooks, and runs
-// the blocking discipline of send and recv: try, spin briefly (adaptive),
-// then park the pipes and sleep on the mailbox until an edge event, a
-// timeout or context shutdown.
+// socket_base: what every pattern socket shares. It owns the links (one per
+// connection: pipe end, channel, peer properties) and the endpoints, turns
+// mailbox events into the pattern's on_* hooks, runs the pattern's timer,
+// and runs the blocking discipline of send and recv: try, spin briefly
+// (adaptive), then park the watched policies and sleep on the mailbox until
+// an edge event, the pattern's timer, a timeout or context shutdown.
 //
-// A pattern (patterns/*.cpp) derives from it and implements the hooks with
-// routing policies; it never names a transport. All members run on the
-// socket's thread except terminate(), which any thread may call.
+// A pattern (patterns/*.cpp) derives from it, composes routing policies and
+// registers them with watch(); it never names a transport. All members run
+// on the socket's thread except terminate(), which any thread may call.
 #pragma once
 
 #include "clock.hpp"
+#include "link.hpp"
 #include "mailbox.hpp"
 #include "options.hpp"
-#include "pipe.hpp"
 #include "spin.hpp"
 #include "transport.hpp"
 
@@ -49,7 +50,7 @@ public:
     const socket_options& options() const noexcept { return options_; }
     const std::string& last_endpoint() const noexcept { return last_endpoint_; }
     socket_type type() const noexcept { return type_; }
-    // Stops every endpoint and closes every pipe (queued output lingers in the pipes).
+    // Stops every endpoint and closes every link (queued output lingers in the pipes).
     // Must be called before destruction, while the derived pattern still exists.
     void close() noexcept;
 
@@ -61,27 +62,39 @@ public:
     std::shared_ptr<detail::monitor_queue> monitor_queue();
 
     // ---- for tests ----
-    // Handles pending mailbox events now; returns the number of pipes attached.
+    // Handles pending mailbox events now; returns the number of links attached.
     std::size_t pipe_count() noexcept;
 
 protected:
-    // Hooks the pattern implements. `p` stays valid until on_terminated(p) returns; a
-    // pattern that calls drop(p) (even inside on_attach) must forget p at once.
-    virtual void on_attach(pipe& p) = 0;
-    virtual void on_terminated(pipe& p) = 0;
-    virtual void on_read_activated(pipe& p) = 0;
-    virtual void on_write_activated(pipe& p) = 0;
-    // Queue `m` on some pipe (consuming it) or return would_block / not_supported.
+    // Hooks the pattern implements. `l` stays valid until on_terminated(l) returns; a
+    // pattern that calls drop(l) (even inside on_attach) must forget l at once.
+    virtual void on_attach(link& l) = 0;
+    virtual void on_terminated(link& l) = 0;
+    // A parked link has messages again / room again. By default the watched policy of that
+    // direction that holds the link takes it back into its rotation.
+    virtual void on_read_activated(link& l);
+    virtual void on_write_activated(link& l);
+    // Queue `m` on some link (consuming it) or return would_block / not_supported / ...
     virtual errc on_send(message& m) = 0;
-    // Fill `m` from some pipe or return would_block / not_supported.
+    // Fill `m` from some link or return would_block / not_supported / ...
     virtual errc on_recv(message& m) = 0;
-    // Park every pipe of `dir` the pattern polls (it is about to sleep).
-    virtual void on_park(direction dir) = 0;
-    // After parking: re-activate parked pipes that are ready after all; true if any is.
-    virtual bool on_unpark(direction dir) = 0;
+    // The pattern's timer: when on_timer() wants to run next (time_point::max(): never).
+    // Honoured by blocking send and recv (they wake for it) and checked on every call;
+    // it runs only within the socket's own calls, on its thread.
+    virtual clock::time_point next_deadline() const noexcept { return clock::time_point::max(); }
+    virtual void on_timer(clock::time_point) noexcept {}
 
-    // For the pattern: closes `p` from this side (e.g. PAIR refusing a second peer).
-    void drop(pipe& p) noexcept;
+    // For the pattern: `policy` is parked when the socket sleeps waiting for `dir`, and
+    // takes activated links of that direction back (see on_read_activated). A policy needs
+    // park(), unpark() and activated(link&); at most one per direction.
+    template <class Policy>
+    void watch(direction dir, Policy& policy) noexcept {
+        watched_[static_cast<int>(dir)] = {&policy, [](void* p) { static_cast<Policy*>(p)->park(); },
+                                           [](void* p) { return static_cast<Policy*>(p)->unpark(); },
+                                           [](void* p, link& l) { static_cast<Policy*>(p)->activated(l); }};
+    }
+    // For the pattern: closes `l` from this side (e.g. PAIR refusing a second peer).
+    void drop(link& l) noexcept;
 
 private:
     struct endpoint_entry {
@@ -90,16 +103,24 @@ private:
         bool bound;
         std::unique_ptr<transport::endpoint_handle> handle;
     };
+    // A registered policy, type-erased (see watch()).
+    struct watched_policy {
+        void* policy = nullptr;
+        void (*park)(void*) = nullptr;
+        bool (*unpark)(void*) = nullptr;
+        void (*activated)(void*, link&) = nullptr;
+    };
 
     template <class Attempt>
     errc wait(direction dir, std::chrono::milliseconds timeout, Attempt&& attempt) noexcept;
+    void run_timer() noexcept;
     void process_mailbox() noexcept;
-    void attach(pipe& p, std::uint64_t endpoint_id) noexcept;
-    void peer_closed(pipe& p) noexcept;
+    void attach(pipe& p, std::uint64_t endpoint_id, std::shared_ptr<const attachment> a) noexcept;
+    void peer_closed(link& l) noexcept;
     void reap_draining() noexcept;
-    void close_pipe(pipe& p) noexcept;
-    void terminate_pipe(pipe& p, clock::time_point linger_deadline) noexcept;
-    bool owns(const pipe& p) const noexcept;
+    void close_link(link& l) noexcept;
+    void terminate_link(link& l, clock::time_point linger_deadline) noexcept;
+    link* owner_of(const pipe& p) const noexcept;
     clock::time_point linger_deadline() const noexcept;
     std::error_code add_endpoint(std::string_view uri, bool bind);
     std::error_code remove_endpoint(std::string_view uri, bool bound);
@@ -112,10 +133,11 @@ private:
     bool closed_ = false;
     bool sending_message_ = false;   // frames of a message were sent, its last one is due
     bool receiving_message_ = false; // frames of a message were received, more follow
-    std::vector<pipe*> pipes_;    // every attached pipe; pipe::owner_slot indexes it
-    std::vector<pipe*> draining_; // to go when read out: peer closed, or closing mid-message
+    std::vector<std::unique_ptr<link>> links_; // every attached link; pipe::owner_slot indexes it
+    std::vector<link*> draining_; // to go when read out: peer closed, or closing mid-message
     std::vector<event> events_;   // scratch for process_mailbox
     std::vector<endpoint_entry> endpoints_;
+    watched_policy watched_[2];   // by direction
     std::string last_endpoint_;
     std::shared_ptr<detail::monitor_queue> monitor_;
     spin_budget spin_;

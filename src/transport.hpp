@@ -27,6 +27,7 @@ class context_core;
 class mailbox;
 class monitor_queue;
 class pipe;
+struct attachment;
 } // namespace volley::detail
 
 namespace volley::transport {
@@ -75,9 +76,11 @@ public:
 };
 
 // Hands pipe end `p` (with the one reference the caller holds) to the socket whose
-// mailbox is `owner`, tagged `endpoint_id`. Thread-safe. If that socket has closed,
+// mailbox is `owner`, tagged `endpoint_id`, with what is known of the peer and the
+// connection's channel (`attached`, never null). Thread-safe. If that socket has closed,
 // the end is closed at once, so the peer learns of it.
-void attach_pipe(const std::shared_ptr<detail::mailbox>& owner, detail::pipe& p, std::uint64_t endpoint_id);
+void attach_pipe(const std::shared_ptr<detail::mailbox>& owner, detail::pipe& p, std::uint64_t endpoint_id,
+                 std::shared_ptr<const detail::attachment> attached);
 
 // Makes one transport instance for a context.
 using transport_factory = std::unique_ptr<transport> (*)(detail::context_core& ctx);

@@ -82,6 +82,17 @@ public:
     bool more() const noexcept { return (flags_ & flag_more) != 0; }
     void set_more(bool more) noexcept { flags_ = more ? (flags_ | flag_more) : (flags_ & ~flag_more); }
 
+    /// What a frame carries besides data. Subscriptions travel from SUB to PUB as frames
+    /// marked subscribe / cancel whose body is the topic prefix: volley's transports turn them
+    /// into ZMTP SUBSCRIBE / CANCEL commands (or the ZMTP 3.0 0x01 / 0x00 messages) and
+    /// back; inproc passes them as they are. Applications meet them only through XPUB and
+    /// XSUB, as the 0x01 / 0x00-prefixed messages libzmq uses.
+    enum class control : std::uint8_t { none = 0, subscribe = 1, cancel = 2 };
+    control control_kind() const noexcept { return static_cast<control>((flags_ >> 1) & 3); }
+    void set_control(control c) noexcept {
+        flags_ = static_cast<std::uint8_t>((flags_ & ~std::uint8_t{6}) | (static_cast<std::uint8_t>(c) << 1));
+    }
+
     /// True when the body is stored inside the message (no allocation).
     bool is_inline() const noexcept { return kind_ == kind::inline_body; }
     /// True when the body is shared with other messages (copies share their body).

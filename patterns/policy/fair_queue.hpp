@@ -30,11 +30,14 @@ public:
         if (current_ >= pipes_.active()) current_ = 0;
     }
 
-    // Takes the next frame into `m`; false when no active pipe has one.
-    bool recv(message& m) noexcept {
+    // Takes the next frame into `m`; false when no active pipe has one. `from`, when given,
+    // is set to the pipe the frame came from (ROUTER prefixes its peer's id, REP keeps the
+    // route of a request).
+    bool recv(message& m, Pipe** from = nullptr) noexcept {
         if (pinned_ != nullptr) {
             Pipe* p = pinned_;
             if (!p->read(m)) return false; // cannot happen: messages are published whole
+            if (from != nullptr) *from = p;
             if (!m.more()) {
                 pinned_ = nullptr;
                 ++current_;
@@ -45,6 +48,7 @@ public:
             if (current_ >= pipes_.active()) current_ = 0;
             Pipe* p = pipes_[current_];
             if (p->read(m)) {
+                if (from != nullptr) *from = p;
                 if (m.more())
                     pinned_ = p;
                 else

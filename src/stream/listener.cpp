@@ -3,6 +3,7 @@
 #include "stream/listener.hpp"
 
 #include "monitor_queue.hpp"
+#include "zmtp/engine.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -16,7 +17,7 @@ constexpr auto accept_backoff = std::chrono::milliseconds(100);
 } // namespace
 
 listener::listener(reactor& r, const stream_family& family, int fd, resolved_address bound,
-                   std::shared_ptr<const session_info> info)
+                   std::shared_ptr<const endpoint_info> info)
     : reactor_(r), family_(family), fd_(fd), bound_(bound), info_(std::move(info)) {}
 
 listener::~listener() {
@@ -44,20 +45,24 @@ void listener::on_io(std::uint32_t) noexcept {
         }
         family_.tune(cfd, info_->options);
         emit(info_->monitor, event_type::accepted, info_->endpoint);
+        std::shared_ptr<session> sess;
         std::shared_ptr<engine> e;
+        bool adopted = false;
         try {
-            e = std::make_shared<engine>(reactor_, cfd, info_, nullptr, *this); // owns cfd from here
-            engines_.insert(e.get());
+            sess = make_session(reactor_, info_, *this, false);
+            e = std::make_shared<engine>(reactor_, cfd, sess); // owns cfd from here
+            reactor_.adopt(sess);
+            adopted = true;
+            sessions_.insert(sess.get());
             reactor_.adopt(e);
-            e->start();
         } catch (const std::exception& ex) {
-            if (e)
-                engines_.erase(e.get()); // its destructor closes cfd
-            else
-                ::close(cfd);
+            if (!e) ::close(cfd); // else the engine's destructor closes it
+            if (adopted) sess->end();
             emit(info_->monitor, event_type::accept_failed, info_->endpoint, make_error_code(errc::protocol_error),
                  std::string("cannot serve the connection: ") + ex.what());
+            continue;
         }
+        e->start();
     }
 }
 
@@ -84,22 +89,19 @@ void listener::stop(bool context_end) noexcept {
         family_.after_close(bound_);
         emit(info_->monitor, event_type::closed, info_->endpoint);
     }
-    // Copy: stopping an engine may close it, which erases it from engines_.
-    const std::vector<engine*> live(engines_.begin(), engines_.end());
-    const auto deadline = deadline_after(info_->options.linger);
-    for (engine* e : live) {
-        if (context_end || !e->established()) e->stop(deadline);
-    }
+    // Copy: stopping a session may end it, which erases it from sessions_.
+    const std::vector<session*> live(sessions_.begin(), sessions_.end());
+    for (session* s : live) s->stop(context_end);
     retire_if_done();
 }
 
-void listener::engine_closed(engine& e, bool, std::error_code) noexcept {
-    engines_.erase(&e);
+void listener::session_ended(session& s) noexcept {
+    sessions_.erase(&s);
     retire_if_done();
 }
 
 void listener::retire_if_done() noexcept {
-    if (stopped_ && engines_.empty()) reactor_.retire(this);
+    if (stopped_ && sessions_.empty()) reactor_.retire(this);
 }
 
 } // namespace volley::detail

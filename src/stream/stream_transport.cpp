@@ -29,9 +29,9 @@ std::error_code from_errno(int err) noexcept {
     return {err, std::system_category()};
 }
 
-std::shared_ptr<const session_info> make_session(const vt::endpoint_owner& o, std::string endpoint) {
-    return std::make_shared<const session_info>(
-        session_info{o.type, o.options, o.mailbox, o.monitor, o.endpoint_id, std::move(endpoint)});
+std::shared_ptr<const endpoint_info> make_info(const vt::endpoint_owner& o, std::string endpoint) {
+    return std::make_shared<const endpoint_info>(
+        endpoint_info{o.type, o.options, o.mailbox, o.monitor, o.endpoint_id, std::move(endpoint)});
 }
 
 class stream_transport;
@@ -89,7 +89,7 @@ public:
             addr.family() == AF_UNIX)
             bound = addr; // unix sockets report less than we bound
         std::string uri = family_->to_uri(bound);
-        auto info = make_session(owner, uri);
+        auto info = make_info(owner, uri);
         reactor& r = ctx_.io();
         auto self = shared_from_this();
         const auto id = owner.endpoint_id;
@@ -114,19 +114,15 @@ public:
         else if (ec)
             return nullptr;
         std::string uri = to.uri; // as given, as libzmq reports a connect's endpoint
-        auto info = make_session(owner, uri);
-        // The socket's pipe exists from now on: what it sends queues until the connection is up.
-        const auto& o = owner.options;
-        pipe_pair* pp = pipe_pair::create(static_cast<std::uint64_t>(o.sndhwm), static_cast<std::uint64_t>(o.rcvhwm));
+        auto info = make_info(owner, uri);
         reactor& r = ctx_.io();
-        pipe* engine_end = &pp->end(1);
-        engine_end->set_owner(r.mailbox());
-        vt::attach_pipe(owner.mailbox, pp->end(0), owner.endpoint_id);
+        // Its session attaches the socket's pipe now: what the socket sends queues until the
+        // connection is up.
+        auto c = std::make_shared<connector>(r, *family_, to.address, resolved ? std::optional(addr) : std::nullopt,
+                                             info);
         auto self = shared_from_this();
         const auto id = owner.endpoint_id;
-        r.post([self, &r, address = to.address, addr, resolved, info, engine_end, id] {
-            auto c = std::make_shared<connector>(r, *self->family_, address,
-                                                 resolved ? std::optional(addr) : std::nullopt, info, engine_end);
+        r.post([self, &r, c, id] {
             r.adopt(c);
             self->endpoints_.emplace(id, c);
             c->start();

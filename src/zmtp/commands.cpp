@@ -84,6 +84,10 @@ std::string parse_properties(std::span<const std::byte> data, properties& out) {
     return {};
 }
 
+bool same_property_name(std::string_view a, std::string_view b) noexcept {
+    return iequals(a, b);
+}
+
 const std::string* find_property(const properties& props, std::string_view name) noexcept {
     for (const auto& [n, v] : props) {
         if (iequals(n, name)) return &v;
@@ -123,6 +127,20 @@ message make_pong(std::span<const std::byte> context) {
     body_writer w;
     w.name("PONG");
     w.raw(context.data(), std::min<std::size_t>(context.size(), 16));
+    return w.done();
+}
+
+message make_subscription(bool subscribe, std::string_view topic) {
+    body_writer w;
+    w.name(subscribe ? "SUBSCRIBE" : "CANCEL");
+    w.raw(topic.data(), topic.size());
+    return w.done();
+}
+
+message make_subscription_message(bool subscribe, std::string_view topic) {
+    body_writer w;
+    w.u8(subscribe ? 1 : 0);
+    w.raw(topic.data(), topic.size());
     return w.done();
 }
 

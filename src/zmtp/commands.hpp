@@ -31,6 +31,8 @@ using properties = std::vector<std::pair<std::string, std::string>>;
 message make_ready(socket_type type, const std::string* identity);
 // Parses READY's property list; returns the reason it is malformed, or an empty string.
 std::string parse_properties(std::span<const std::byte> data, properties& out);
+// True when property names `a` and `b` are the same (they are case-insensitive).
+bool same_property_name(std::string_view a, std::string_view b) noexcept;
 // The value of property `name` (case-insensitive), or nullptr.
 const std::string* find_property(const properties& props, std::string_view name) noexcept;
 
@@ -46,6 +48,11 @@ struct ping {
 };
 std::optional<ping> parse_ping(std::span<const std::byte> data) noexcept;
 message make_pong(std::span<const std::byte> context);
+
+// SUBSCRIBE / CANCEL (ZMTP 3.1): the command body for `topic`.
+message make_subscription(bool subscribe, std::string_view topic);
+// The same for a ZMTP 3.0 peer: a message of 0x01 (subscribe) or 0x00 (cancel) then the topic.
+message make_subscription_message(bool subscribe, std::string_view topic);
 
 // Socket type from READY's Socket-Type value ("PAIR", ...), or nullopt.
 std::optional<socket_type> socket_type_from_name(std::string_view name) noexcept;

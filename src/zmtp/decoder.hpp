@@ -85,6 +85,8 @@ public:
     // After status::error: the code and a sentence naming the cause.
     errc error_code() const noexcept { return error_; }
     const std::string& error_reason() const noexcept { return reason_; }
+    // True between the first and the last frame of a message (a MORE frame was handed out).
+    bool in_message() const noexcept { return message_frames_ != 0; }
     // True when no bytes of an unfinished frame are held.
     bool idle() const noexcept { return !direct_ && read_ == written_; }
     // True while a large body is being read in place.

@@ -265,6 +265,35 @@ TEST_CASE_TEMPLATE_DEFINE("a stream of 100000 small messages arrives complete an
     CHECK(next == count);
 }
 
+TEST_CASE_TEMPLATE_DEFINE("a sender kept waiting by a receiver that pauses loses nothing and never stalls", Scheme,
+                          stream_with_pauses) {
+    // The receiver stops now and then (its pace, not a wait for an event), so the sender's
+    // output backs up: the kernel's buffer fills, the connection's queue fills, and sending
+    // switches between the socket's thread and the I/O thread many times. Each switch must
+    // leave somebody draining the queue.
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pull, socket_type::push);
+    constexpr int count = 400'000;
+    const std::string body(64, 'b');
+    p.b.set(opt::sndtimeo, 10s);
+    std::thread sender([&] {
+        for (int i = 0; i < count; ++i) {
+            if (!p.b.send(body).ok()) {
+                CHECK_MESSAGE(false, "send " << i << " timed out");
+                return;
+            }
+        }
+    });
+    p.a.set(opt::rcvtimeo, 10s);
+    int got = 0;
+    for (; got < count; ++got) {
+        if (got % 4000 == 0) std::this_thread::sleep_for(1ms);
+        if (!p.a.recv().ok()) break;
+    }
+    sender.join();
+    CHECK(got == count);
+}
+
 TEST_CASE_TEMPLATE_DEFINE("an incompatible peer is refused", Scheme, incompatible) {
     context ctx;
     socket a(ctx, socket_type::push), b(ctx, socket_type::push);
@@ -333,6 +362,7 @@ TEST_CASE_TEMPLATE_INSTANTIATE(linger_flush, support::inproc_scheme, support::ip
 TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(large_then_small, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(stream_with_pauses, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(late_monitor, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(rebind, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);

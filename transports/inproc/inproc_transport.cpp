@@ -8,7 +8,12 @@
 // queue up to the high-water mark) and parks the other end here until a bind
 // of that name takes it. As in libzmq, the HWM of an inproc flow is the
 // sender's sndhwm plus the receiver's rcvhwm (0 if either is unlimited).
+// Each end is attached with what is known of the other socket (its type and
+// routing id); a connect made before the bind attaches its end with the peer
+// unknown, except a ROUTER's, which waits for the bind (it routes by the
+// peer's id, so nothing could be queued toward an unknown peer anyway).
 #include "context_core.hpp"
+#include "peer.hpp"
 #include "monitor_queue.hpp"
 #include "pipe.hpp"
 #include "registry.hpp"
@@ -35,6 +40,7 @@ class inproc_transport;
 // What the table keeps of a socket; copied at bind/connect time, never read from the socket later.
 struct party {
     socket_type type;
+    std::string routing_id;
     int sndhwm;
     int rcvhwm;
     std::shared_ptr<detail::mailbox> mailbox;
@@ -43,9 +49,19 @@ struct party {
     std::string uri;
 
     static party of(const vt::endpoint_owner& o, const endpoint& ep) {
-        return {o.type, o.options.sndhwm, o.options.rcvhwm, o.mailbox, o.monitor, o.endpoint_id, ep.uri};
+        return {o.type, o.options.routing_id, o.options.sndhwm, o.options.rcvhwm, o.mailbox, o.monitor,
+                o.endpoint_id, ep.uri};
+    }
+    // What the other end is told of this party when it attaches.
+    std::shared_ptr<const attachment> as_peer() const {
+        return std::make_shared<const attachment>(attachment{{type, routing_id, {}, true}, nullptr});
     }
 };
+
+// A ROUTER's connect is attached only once its peer is known (see the top of the file).
+bool attaches_early(const party& connector) noexcept {
+    return connector.type != socket_type::router;
+}
 
 // Both sides of a new inproc connection see what a stream connection reports, so that
 // code (and tests) waiting for a connection work the same on every transport.
@@ -59,7 +75,8 @@ void report_connection(const party& binder, const party& connector) noexcept {
 // A connect waiting for its bind: the connector's details and the end the binder will own.
 struct pending_connect {
     party connector;
-    pipe_pair* pair; // end(0) is the connector's; we hold end(1)'s reference until a bind takes it
+    pipe_pair* pair; // end(0) is the connector's; we hold end(1)'s reference (and end(0)'s, for a
+                     // connect not attached early) until a bind takes it
 };
 
 class inproc_handle final : public vt::endpoint_handle {
@@ -85,7 +102,7 @@ public:
     ~inproc_transport() override {
         // Context end: connects that never met their bind are dropped with what they hold.
         for (auto& [name, waiting] : pending_)
-            for (auto& w : waiting) w.pair->end(1).close(clock::now());
+            for (auto& w : waiting) drop(w);
     }
 
     std::string_view scheme() const noexcept override { return "inproc"; }
@@ -113,13 +130,16 @@ public:
             for (auto& w : waiting) {
                 pipe& binder_end = w.pair->end(1);
                 if (!compatible(binder.type, w.connector.type)) {
+                    if (!attaches_early(w.connector)) w.pair->end(0).close(clock::now());
                     binder_end.close(clock::now()); // refused: the connector's pipe closes
                     continue;
                 }
                 // Now the binder is known, the HWMs can be the sums they should be.
                 binder_end.set_out_hwm(combined_hwm(binder.sndhwm, w.connector.rcvhwm));
                 w.pair->end(0).set_out_hwm(combined_hwm(w.connector.sndhwm, binder.rcvhwm));
-                vt::attach_pipe(binder.mailbox, binder_end, binder.endpoint_id);
+                if (!attaches_early(w.connector))
+                    vt::attach_pipe(w.connector.mailbox, w.pair->end(0), w.connector.endpoint_id, binder.as_peer());
+                vt::attach_pipe(binder.mailbox, binder_end, binder.endpoint_id, w.connector.as_peer());
                 report_connection(binder, w.connector);
             }
         }
@@ -141,14 +161,17 @@ public:
         pipe_pair* pp = pipe_pair::create(
             bound ? combined_hwm(connector.sndhwm, it->second.rcvhwm) : static_cast<std::uint64_t>(connector.sndhwm),
             bound ? combined_hwm(it->second.sndhwm, connector.rcvhwm) : static_cast<std::uint64_t>(connector.rcvhwm));
-        vt::attach_pipe(connector.mailbox, pp->end(0), connector.endpoint_id);
         prune_expired();
         if (bound) {
-            vt::attach_pipe(it->second.mailbox, pp->end(1), it->second.endpoint_id);
+            vt::attach_pipe(connector.mailbox, pp->end(0), connector.endpoint_id, it->second.as_peer());
+            vt::attach_pipe(it->second.mailbox, pp->end(1), it->second.endpoint_id, connector.as_peer());
             report_connection(it->second, connector);
-        }
-        else
+        } else {
+            if (attaches_early(connector))
+                vt::attach_pipe(connector.mailbox, pp->end(0), connector.endpoint_id,
+                                std::make_shared<const attachment>()); // the peer is not known yet
             pending_[to.address].push_back({connector, pp});
+        }
         return std::make_unique<inproc_handle>(*this, to.address, to.uri, connector.endpoint_id, false);
     }
 
@@ -173,13 +196,19 @@ public:
             if (w.connector.endpoint_id != id) return false;
             pipe& binder_end = w.pair->end(1);
             if (binder_end.readable()) return false; // nobody reads this end before the bind
-            binder_end.close(clock::now());
+            drop(w);
             return true;
         });
         if (it->second.empty()) pending_.erase(it);
     }
 
 private:
+    // Closes what we hold of a waiting connect.
+    static void drop(pending_connect& w) noexcept {
+        if (!attaches_early(w.connector)) w.pair->end(0).close(clock::now());
+        w.pair->end(1).close(clock::now());
+    }
+
     // Under mutex_: drops the waiting connects whose socket closed and whose linger period
     // is over (nothing they hold may be delivered any more), so connect-and-close churn to
     // names never bound does not grow the table.
@@ -187,9 +216,8 @@ private:
         const auto now = clock::now();
         for (auto it = pending_.begin(); it != pending_.end();) {
             std::erase_if(it->second, [now](pending_connect& w) {
-                pipe& binder_end = w.pair->end(1);
-                if (!binder_end.peer_linger_expired(now)) return false;
-                binder_end.close(now);
+                if (!w.pair->end(1).peer_linger_expired(now)) return false;
+                drop(w);
                 return true;
             });
             it = it->second.empty() ? pending_.erase(it) : std::next(it);

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MPL-2.0
+// link: a socket's side of one connection, what the routing policies hold.
+// It is the pipe end plus the two things the pipe must not know about: the
+// connection's channel (the explicit fast path, channel.hpp) and what the
+// peer told about itself (peer.hpp). The data path reads as a straight line:
+//
+//   pattern -> policy -> link::write -> channel::try_send (nothing queued ahead)
+//                                    \-> pipe::write      (else; the I/O thread drains it)
+//
+// A link is used only on its socket's thread. It holds one reference to its
+// pipe end, which socket_base closes when the link goes.
+#pragma once
+
+#include "channel.hpp"
+#include "peer.hpp"
+#include "pipe.hpp"
+
+#include <limits>
+#include <memory>
+
+namespace volley::detail {
+
+class link {
+public:
+    link(pipe& p, std::shared_ptr<const attachment> a, std::uint64_t endpoint) noexcept
+        : endpoint_id(endpoint), pipe_(p), attachment_(std::move(a)) {}
+    link(const link&) = delete;
+    link& operator=(const link&) = delete;
+
+    // ---- data plane ----
+
+    // Sends one frame toward the peer: through the channel when nothing of this link's
+    // output waits in the pipe and the connection takes it, else into the pipe. False at
+    // the high-water mark (first frame only) or once the peer is gone.
+    bool write(message& m) {
+        if (direct_) { // earlier frames of this message went through the channel
+            direct_ = m.more();
+            return channel_.cached()->try_send(m); // always takes the rest of a message
+        }
+        if (pipe_.out_drained() && !pipe_.write_closed()) {
+            const bool more = m.more();
+            if (channel* c = current_channel(); c != nullptr && c->try_send(m)) {
+                direct_ = more;
+                return true;
+            }
+        }
+        return pipe_.write(m);
+    }
+    bool writable() noexcept { return direct_ || pipe_.writable(); }
+    // Drops the frames of an unfinished message (those the channel took, it drops itself
+    // if the message never ends; see channel::try_send).
+    void rollback() noexcept {
+        if (!direct_) pipe_.rollback();
+    }
+    // Takes one frame from the peer; when the pipe is empty, lets the channel bring in what
+    // the connection has first.
+    bool read(message& m) noexcept {
+        if (pipe_.read(m)) return true;
+        channel* c = current_channel();
+        return c != nullptr && c->poll_input() && pipe_.read(m);
+    }
+    bool readable() noexcept { return pipe_.readable(); }
+    bool reading_message() const noexcept { return pipe_.reading_message(); }
+
+    void park_reader() noexcept {
+        if (channel* c = current_channel()) c->before_sleep();
+        pipe_.park_reader();
+    }
+    bool unpark_reader() noexcept { return pipe_.unpark_reader(); }
+    void park_writer() noexcept { pipe_.park_writer(); }
+    bool unpark_writer() noexcept { return pipe_.unpark_writer(); }
+
+    // ---- what the peer told ----
+    const peer_properties& peer() const noexcept { return attachment_->peer; }
+    pipe& pipe_end() noexcept { return pipe_; }
+
+    // ---- socket-thread bookkeeping, free for the socket's and the policies' use ----
+    static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
+    const std::uint64_t endpoint_id;    // the endpoint that made this connection
+    std::uint32_t in_slot = npos;       // index in the inbound routing policy
+    std::uint32_t out_slot = npos;      // index in the outbound routing policy
+    bool closing = false;               // socket_base closes it once a message being read ends
+    void* pattern_data = nullptr;       // per-peer state of the pattern (ROUTER's entry, ...)
+
+private:
+    channel* current_channel() noexcept {
+        return attachment_->channel ? channel_.get(*attachment_->channel) : nullptr;
+    }
+
+    pipe& pipe_;
+    std::shared_ptr<const attachment> attachment_;
+    channel_slot::reader channel_;
+    bool direct_ = false; // the message being sent goes through the channel
+};
+
+} // namespace volley::detail
