@@ -25,6 +25,7 @@ public:
         case errc::message_too_large: return "message exceeds maxmsgsize or input_budget";
         case errc::connection_refused: return "connection refused";
         case errc::host_unreachable: return "host unreachable";
+        case errc::wrong_state: return "operation not allowed in the socket's current state";
         }
         return "unknown volley error " + std::to_string(ev);
     }

@@ -23,7 +23,7 @@ namespace volley::detail {
 class link {
 public:
     link(pipe& p, std::shared_ptr<const attachment> a, std::uint64_t endpoint) noexcept
-        : endpoint_id(endpoint), pipe_(p), attachment_(std::move(a)) {}
+        : endpoint_id(endpoint), routing_id(a->peer.routing_id), pipe_(p), attachment_(std::move(a)) {}
     link(const link&) = delete;
     link& operator=(const link&) = delete;
 
@@ -80,6 +80,8 @@ public:
     std::uint32_t in_slot = npos;       // index in the inbound routing policy
     std::uint32_t out_slot = npos;      // index in the outbound routing policy
     bool closing = false;               // socket_base closes it once a message being read ends
+    std::uint64_t dropped = 0;          // messages the pattern dropped for this peer (PUB at HWM, ...)
+    std::string routing_id;             // the id the socket knows the peer by (ROUTER may assign one)
     void* pattern_data = nullptr;       // per-peer state of the pattern (ROUTER's entry, ...)
 
 private:

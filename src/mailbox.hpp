@@ -29,6 +29,7 @@ enum class event_kind : std::uint8_t {
     read_activated,  // a parked pipe has messages again
     write_activated, // a parked pipe is below its high-water mark again
     peer_closed,     // the peer closed its end of the pipe
+    hiccup,          // the connection behind the pipe was lost and a new one is up (resend state)
 };
 
 struct attachment; // peer.hpp

@@ -29,6 +29,7 @@ bool ttl_range(const std::chrono::milliseconds& v) { return v.count() >= 0 && v.
 bool size_or_unlimited(const std::int64_t& v) { return v >= -1; }
 bool any_bool(const bool&) { return true; }
 bool routing_id_rule(const std::string& v) { return v.size() <= 255 && (v.empty() || v[0] != '\0'); }
+bool any_string(const std::string&) { return true; }
 
 template <class T>
 std::error_code store(socket_options& o, const option_value& value, field<T> f) noexcept {
@@ -67,6 +68,15 @@ auto with_field(option_id id, Fn&& fn) {
     case option_id::tcp_keepalive_intvl: return fn(field<int>{&o::tcp_keepalive_intvl, minus_one_or_more});
     case option_id::ipv6: return fn(field<bool>{&o::ipv6, any_bool});
     case option_id::input_budget: return fn(field<std::int64_t>{&o::input_budget, size_or_unlimited});
+    case option_id::subscribe: return fn(field<std::string>{&o::subscribe, any_string});
+    case option_id::unsubscribe: return fn(field<std::string>{&o::unsubscribe, any_string});
+    case option_id::xpub_verbose: return fn(field<bool>{&o::xpub_verbose, any_bool});
+    case option_id::req_relaxed: return fn(field<bool>{&o::req_relaxed, any_bool});
+    case option_id::req_correlate: return fn(field<bool>{&o::req_correlate, any_bool});
+    case option_id::req_resend_ivl: return fn(field<ms>{&o::req_resend_ivl, interval});
+    case option_id::router_mandatory: return fn(field<bool>{&o::router_mandatory, any_bool});
+    case option_id::router_handover: return fn(field<bool>{&o::router_handover, any_bool});
+    case option_id::connect_routing_id: return fn(field<std::string>{&o::connect_routing_id, routing_id_rule});
     }
     return fn(field<int>{&o::sndhwm, never}); // unreachable (every id is listed); set() refuses
 }

@@ -23,6 +23,15 @@ struct socket_options {
     std::chrono::milliseconds handshake_ivl{30'000};
     std::int64_t maxmsgsize = -1;
     std::int64_t input_budget = std::int64_t{64} << 20;
+    std::string subscribe;   // the last value set (an action: see socket_base::set_option)
+    std::string unsubscribe; // likewise
+    bool xpub_verbose = false;
+    bool req_relaxed = false;
+    bool req_correlate = false;
+    std::chrono::milliseconds req_resend_ivl{0};
+    bool router_mandatory = false;
+    bool router_handover = false;
+    std::string connect_routing_id;
     std::chrono::milliseconds heartbeat_ivl{0};
     std::chrono::milliseconds heartbeat_timeout{0};
     std::chrono::milliseconds heartbeat_ttl{0};
@@ -36,5 +45,10 @@ struct socket_options {
     std::error_code set(option_id id, const option_value& value) noexcept;
     option_value get(option_id id) const;
 };
+
+// Options that are actions on the pattern (subscribe, unsubscribe) rather than settings.
+constexpr bool is_action(option_id id) noexcept {
+    return id == option_id::subscribe || id == option_id::unsubscribe;
+}
 
 } // namespace volley::detail

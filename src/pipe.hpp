@@ -194,6 +194,9 @@ public:
     // `linger_deadline`; the peer is told (peer_closed). Drops the owner's reference:
     // the caller must not touch this end afterwards.
     void close(clock::time_point linger_deadline) noexcept;
+    // Owner: tells the peer that the connection behind this end was replaced (a reconnect):
+    // what the peer told the old one (subscriptions) must be told again.
+    void hiccup() noexcept { post_to_peer(event_kind::hiccup); }
     // True once the peer closed its end.
     bool peer_closed() const noexcept;
     // True when the peer closed and its linger period is over: what is left is dropped.

@@ -42,6 +42,7 @@ void register_socket_type(socket_type type, socket_factory factory) {
 }
 
 socket_factory find_socket_type(socket_type type) {
+    if (static_cast<std::size_t>(type) >= type_count) return nullptr; // not a socket type at all
     auto& r = filled();
     std::lock_guard lock(r.mutex);
     return r.sockets[static_cast<std::size_t>(type)];

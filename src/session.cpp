@@ -47,7 +47,12 @@ pipe* session::connection_up(connection& c, peer_properties peer, std::shared_pt
                              clock::time_point& drain_by) noexcept {
     if (ended_ || &c != connection_) return nullptr;
     peer.known = true;
-    if (pipe_ == nullptr && !open_pipe(std::move(peer))) return nullptr;
+    if (pipe_ == nullptr) {
+        if (!open_pipe(std::move(peer))) return nullptr;
+    } else if (had_connection_) {
+        pipe_->hiccup(); // a reconnect on a kept pipe: the socket tells the new peer its state again
+    }
+    had_connection_ = true;
     up_ = true;
     channel_->publish(std::move(ch));
     // Stopped, or the socket closed, during the handshake: this connection was kept to
@@ -122,7 +127,8 @@ void session::on_pipe_event(event_kind kind, pipe& p) noexcept {
         if (connection_ != nullptr && up_) connection_->pipe_writable();
         break;
     case event_kind::peer_closed: linger(p.peer_linger_deadline()); break;
-    case event_kind::attach: break;
+    case event_kind::attach:
+    case event_kind::hiccup: break;
     }
 }
 

@@ -131,6 +131,7 @@ private:
     std::shared_ptr<channel_slot> channel_ = std::make_shared<channel_slot>();
     connection* connection_ = nullptr;
     bool up_ = false;                // connection_ is past its handshake
+    bool had_connection_ = false;    // a connection was up on pipe_ before
     bool stopped_ = false;           // the endpoint stopped
     bool lingering_ = false;         // the socket closed its end, or the context ends
     bool ended_ = false;             // finish() ran

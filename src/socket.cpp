@@ -125,6 +125,11 @@ volley::monitor socket::monitor() {
     return volley::monitor(impl_->monitor_queue());
 }
 
+std::vector<peer_info> socket::peers() {
+    if (!impl_) throw std::system_error(make_error_code(errc::closed), "volley: peers");
+    return impl_->peers();
+}
+
 std::string socket::last_endpoint() const {
     return impl_ ? impl_->last_endpoint() : std::string();
 }

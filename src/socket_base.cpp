@@ -59,7 +59,8 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind) {
     }
     last_endpoint_ = handle->resolved_uri();
     if (bind) emit(monitor_, event_type::listening, last_endpoint_);
-    endpoints_.push_back({std::string(uri), id, bind, std::move(handle)});
+    endpoints_.push_back({std::string(uri), id, bind, std::move(handle), {}});
+    if (!bind) endpoints_.back().connect_routing_id = std::exchange(options_.connect_routing_id, {});
     // A connect may have attached its pipe already: make it usable before returning.
     process_mailbox();
     return {};
@@ -196,6 +197,7 @@ void socket_base::process_mailbox() noexcept {
             case event_kind::read_activated: on_read_activated(*l); break;
             case event_kind::write_activated: on_write_activated(*l); break;
             case event_kind::peer_closed: peer_closed(*l); break;
+            case event_kind::hiccup: on_hiccup(*l); break;
             case event_kind::attach: break;
             }
         }
@@ -294,7 +296,34 @@ clock::time_point socket_base::linger_deadline() const noexcept {
 // ---------------------------------------------------------------- options and life
 
 std::error_code socket_base::set_option(option_id id, const option_value& v) noexcept {
-    return options_.set(id, v);
+    if (auto ec = options_.set(id, v)) return ec;
+    return is_action(id) ? on_action(id) : std::error_code{};
+}
+
+std::error_code socket_base::on_action(option_id) {
+    return errc::not_supported;
+}
+
+const std::string* socket_base::connect_routing_id(const link& l) const noexcept {
+    for (const auto& e : endpoints_) {
+        if (e.id == l.endpoint_id) return e.bound || e.connect_routing_id.empty() ? nullptr : &e.connect_routing_id;
+    }
+    return nullptr;
+}
+
+std::vector<peer_info> socket_base::peers() noexcept {
+    process_mailbox();
+    std::vector<peer_info> out;
+    try {
+        for (const auto& l : links_) {
+            const auto ep = std::find_if(endpoints_.begin(), endpoints_.end(),
+                                         [&](const endpoint_entry& e) { return e.id == l->endpoint_id; });
+            out.push_back({ep != endpoints_.end() ? ep->handle->resolved_uri() : std::string(), l->routing_id,
+                           l->dropped});
+        }
+    } catch (const std::bad_alloc&) {
+    }
+    return out;
 }
 
 std::shared_ptr<detail::monitor_queue> socket_base::monitor_queue() {

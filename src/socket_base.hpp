@@ -65,6 +65,10 @@ public:
     // Handles pending mailbox events now; returns the number of links attached.
     std::size_t pipe_count() noexcept;
 
+    // ---- socket thread ----
+    // One entry per connection: its endpoint, the peer's routing id, what it dropped.
+    std::vector<peer_info> peers() noexcept;
+
 protected:
     // Hooks the pattern implements. `l` stays valid until on_terminated(l) returns; a
     // pattern that calls drop(l) (even inside on_attach) must forget l at once.
@@ -74,6 +78,12 @@ protected:
     // direction that holds the link takes it back into its rotation.
     virtual void on_read_activated(link& l);
     virtual void on_write_activated(link& l);
+    // The connection behind `l` was replaced by a reconnect: state the pattern told the old
+    // peer (a SUB's subscriptions) must be told again.
+    virtual void on_hiccup(link&) {}
+    // An action option was set (subscribe, unsubscribe; is_action()): its value is in
+    // options(). Default: errc::not_supported.
+    virtual std::error_code on_action(option_id id);
     // Queue `m` on some link (consuming it) or return would_block / not_supported / ...
     virtual errc on_send(message& m) = 0;
     // Fill `m` from some link or return would_block / not_supported / ...
@@ -95,6 +105,11 @@ protected:
     }
     // For the pattern: closes `l` from this side (e.g. PAIR refusing a second peer).
     void drop(link& l) noexcept;
+    // For the pattern: the connect_routing_id that was set when `l`'s connect was made, or
+    // nullptr (a bind's link, or none was set).
+    const std::string* connect_routing_id(const link& l) const noexcept;
+    // For the pattern: every live link (ROUTER hands over, PUB and SUB broadcast).
+    const std::vector<std::unique_ptr<link>>& links() const noexcept { return links_; }
 
 private:
     struct endpoint_entry {
@@ -102,6 +117,7 @@ private:
         std::uint64_t id;
         bool bound;
         std::unique_ptr<transport::endpoint_handle> handle;
+        std::string connect_routing_id; // ROUTER: the id its peer gets
     };
     // A registered policy, type-erased (see watch()).
     struct watched_policy {

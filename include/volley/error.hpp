@@ -31,7 +31,10 @@ enum class errc {
     protocol_error,           ///< the peer broke the wire protocol
     message_too_large,        ///< a message from a peer exceeds maxmsgsize or input_budget
     connection_refused,       ///< nobody listens at the endpoint
-    host_unreachable,         ///< the peer cannot be reached
+    host_unreachable,         ///< the peer cannot be reached; ROUTER with router_mandatory: no peer has that id
+    wrong_state,              ///< the pattern does not allow this now (REQ: send before the reply came,
+                              ///< recv with no request out; REP: send before a request, recv before the
+                              ///< reply; libzmq's EFSM)
 };
 
 /// The "volley" error category.

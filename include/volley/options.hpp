@@ -22,6 +22,9 @@ enum class option_id {
     heartbeat_ivl, heartbeat_timeout, heartbeat_ttl,
     tcp_keepalive, tcp_keepalive_idle, tcp_keepalive_cnt, tcp_keepalive_intvl, ipv6,
     input_budget,
+    subscribe, unsubscribe, xpub_verbose,
+    req_relaxed, req_correlate, req_resend_ivl,
+    router_mandatory, router_handover, connect_routing_id,
 };
 }
 
@@ -96,6 +99,46 @@ inline constexpr option<int, detail::option_id::tcp_keepalive_intvl> tcp_keepali
 /// Let tcp:// wildcards and host names use IPv6 too (default false: IPv4 only, as libzmq).
 /// An explicit IPv6 address ("tcp://[::1]:5555") works either way.
 inline constexpr option<bool, detail::option_id::ipv6> ipv6{};
+
+// ---- patterns ----
+
+/// SUB, XSUB: receive the messages whose first frame starts with this prefix (empty: all).
+/// Subscriptions count: subscribing twice to a prefix takes two unsubscribes. The publisher
+/// filters, so what nobody subscribed to never crosses the wire. Takes effect at once, on
+/// every peer, and is sent again to a peer that reconnects. Other socket types: not_supported.
+inline constexpr option<std::string, detail::option_id::subscribe> subscribe{};
+/// SUB, XSUB: takes back one subscription to this prefix (a prefix not subscribed: ignored).
+inline constexpr option<std::string, detail::option_id::unsubscribe> unsubscribe{};
+/// XPUB: hand the application every subscription message, not only the first one for a
+/// prefix (default false, as libzmq's ZMQ_XPUB_VERBOSE).
+inline constexpr option<bool, detail::option_id::xpub_verbose> xpub_verbose{};
+
+/// REQ: allow a new request before the reply to the last one came (that reply, if it ever
+/// comes, is dropped). Default false: strict alternation, send fails with wrong_state.
+inline constexpr option<bool, detail::option_id::req_relaxed> req_relaxed{};
+/// REQ: tag each request with an id (a 4-byte frame before the empty delimiter, which REP and
+/// ROUTER peers echo) and deliver only the reply carrying the current id, so a stale reply is
+/// never delivered. Interoperates with libzmq's REP (as its ZMQ_REQ_CORRELATE). Default false.
+inline constexpr option<bool, detail::option_id::req_correlate> req_correlate{};
+/// REQ: resend an unanswered request after this long, to whichever peer the load balancer
+/// picks (default 0: never), and at once when the connection it went out on is lost. Implies
+/// request ids (as req_correlate), so a late reply to an earlier copy is never delivered. Like
+/// nng's REQ resend time: a REQ whose server died can never get stuck. The timer runs while
+/// the application is in a call on the socket (a blocking recv, typically).
+inline constexpr option<std::chrono::milliseconds, detail::option_id::req_resend_ivl> req_resend_ivl{};
+
+/// ROUTER: a message to an unknown routing id fails with host_unreachable, and one to a
+/// peer at its high-water mark waits (sndtimeo) or fails with would_block / timed_out,
+/// instead of both being dropped silently (default false, libzmq's ZMQ_ROUTER_MANDATORY).
+inline constexpr option<bool, detail::option_id::router_mandatory> router_mandatory{};
+/// ROUTER: a new peer announcing the routing id of a connected one takes it over (the old
+/// connection is closed); default false: the newcomer is refused (its connection closed), as
+/// libzmq's ZMQ_ROUTER_HANDOVER.
+inline constexpr option<bool, detail::option_id::router_handover> router_handover{};
+/// ROUTER: the routing id to give the peer of the next connect() (1-255 bytes, not starting
+/// with 0), instead of the one it announces or a generated one. Used by that connect, then
+/// cleared.
+inline constexpr option<std::string, detail::option_id::connect_routing_id> connect_routing_id{};
 
 } // namespace opt
 } // namespace volley

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <system_error>
 #include <variant>
+#include <vector>
 
 namespace volley {
 
@@ -55,6 +56,14 @@ constexpr bool has(send_flags set, send_flags f) noexcept {
 constexpr bool has(recv_flags set, recv_flags f) noexcept {
     return (static_cast<unsigned>(set) & static_cast<unsigned>(f)) != 0;
 }
+
+/// One connection of a socket, as socket::peers() reports it.
+struct peer_info {
+    std::string endpoint;        ///< the endpoint (bound or connected) the connection belongs to
+    std::string routing_id;      ///< the id the peer announced (or ROUTER gave it); may be empty
+    std::uint64_t dropped = 0;   ///< messages dropped for it (PUB/XPUB: it was at its high-water
+                                 ///< mark; ROUTER: likewise, without router_mandatory)
+};
 
 using recv_result = result<message>;
 using recv_multipart_result = result<multipart>;
@@ -132,6 +141,11 @@ public:
     /// and returns the queue to read them from. Calling it again returns the same queue.
     /// Throws std::system_error (closed).
     volley::monitor monitor();
+
+    /// The socket's connections now (those whose handshake is done, and a connect's queue
+    /// before its first connection), with what was dropped for each. Throws std::system_error
+    /// (closed). Counts whole messages; a PUB never blocks, so this is where its losses show.
+    std::vector<peer_info> peers();
 
     /// The last endpoint bound or connected, with a wildcard resolved (empty if none).
     std::string last_endpoint() const;

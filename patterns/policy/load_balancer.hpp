@@ -33,21 +33,25 @@ public:
     }
 
     // Queues frame `m` on a pipe (consuming it); false when no pipe can take a new message.
-    bool send(message& m) {
+    // `to`, when given, is set to the pipe the message goes to (nullptr once it is dropped).
+    bool send(message& m, Pipe** to = nullptr) {
         const bool more = m.more();
         if (dropping_) {
             m = message();
             dropping_ = more;
+            if (to != nullptr) *to = nullptr;
             return true;
         }
         if (pinned_ != nullptr) {
             Pipe* p = pinned_;
+            if (to != nullptr) *to = p;
             if (!more) pinned_ = nullptr;
             if (!p->write(m)) { // its peer went away mid-message: drop the rest
                 p->rollback();
                 m = message();
                 pinned_ = nullptr;
                 dropping_ = more;
+                if (to != nullptr) *to = nullptr;
             }
             return true;
         }
@@ -56,6 +60,7 @@ public:
             Pipe* p = pipes_[current_++];
             if (p->write(m)) {
                 if (more) pinned_ = p;
+                if (to != nullptr) *to = p;
                 return true;
             }
         }

@@ -70,6 +70,9 @@ public:
         p.*Slot = npos;
     }
 
+    // Exchanges the pipes at slots i and j (for policies that keep ranges of their own).
+    void swap_slots(std::size_t i, std::size_t j) noexcept { swap(i, j); }
+
 private:
     void swap(std::size_t i, std::size_t j) noexcept {
         std::swap(pipes_[i], pipes_[j]);

@@ -66,19 +66,6 @@ void many_zmq_to_volley(libzmq_socket& z, socket& v) {
     CHECK(wrong == 0);
 }
 
-// A volley socket and a libzmq one of the given types, linked as `Setup` says and past the
-// handshake. Members in the order the tests' locals had, so they go in the same order.
-template <class Setup>
-struct linked {
-    context ctx;
-    libzmq_context zctx;
-    socket v;
-    libzmq_socket z;
-    monitor events;
-    linked(socket_type vt, int zt) : v(bounded_socket(ctx, vt)), z(zctx, zt), events(v.monitor()) {
-        link<Setup>(v, events, z);
-    }
-};
 
 } // namespace
 

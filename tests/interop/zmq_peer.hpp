@@ -60,6 +60,9 @@ public:
     libzmq_socket& operator=(const libzmq_socket&) = delete;
 
     void set(int option, int value) { REQUIRE(zmq_setsockopt(s_, option, &value, sizeof value) == 0); }
+    void set(int option, const std::string& value) {
+        REQUIRE(zmq_setsockopt(s_, option, value.data(), value.size()) == 0);
+    }
 
     // Binds and returns the resolved endpoint (ZMQ_LAST_ENDPOINT: the wildcard port filled in).
     std::string bind(const std::string& endpoint) {
@@ -166,6 +169,24 @@ std::string link(volley::socket& v, const volley::monitor& events, libzmq_socket
     support::expect_event(events, volley::event_type::handshake_succeeded);
     return endpoint;
 }
+
+// A volley socket and a libzmq one of the given types, linked as `Setup` says and past the
+// handshake. `configure(v, z)` runs before they are linked (options, subscriptions).
+template <class Setup>
+struct linked {
+    volley::context ctx;
+    libzmq_context zctx;
+    volley::socket v;
+    libzmq_socket z;
+    volley::monitor events;
+    template <class Configure>
+    linked(volley::socket_type vt, int zt, Configure&& configure)
+        : v(bounded_socket(ctx, vt)), z(zctx, zt), events(v.monitor()) {
+        configure(v, z);
+        link<Setup>(v, events, z);
+    }
+    linked(volley::socket_type vt, int zt) : linked(vt, zt, [](volley::socket&, libzmq_socket&) {}) {}
+};
 
 } // namespace interop
 

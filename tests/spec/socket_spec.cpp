@@ -187,14 +187,19 @@ TEST_CASE("last_endpoint reports the endpoint last bound or connected") {
     CHECK(s.last_endpoint() == ep);
 }
 
-TEST_CASE("socket types volley does not have yet are refused with not_supported") {
+TEST_CASE("every socket type can be made, and a value that names none is refused with not_supported") {
     context ctx;
+    for (auto t : {socket_type::pair, socket_type::push, socket_type::pull, socket_type::pub, socket_type::sub,
+                   socket_type::xpub, socket_type::xsub, socket_type::req, socket_type::rep, socket_type::dealer,
+                   socket_type::router}) {
+        socket s(ctx, t);
+        CHECK(s.type() == t);
+    }
     try {
-        socket s(ctx, socket_type::router);
+        socket s(ctx, static_cast<socket_type>(99));
         FAIL("no exception");
     } catch (const std::system_error& e) {
         CHECK(e.code() == errc::not_supported);
-        CHECK(std::string(e.what()).find("ROUTER") != std::string::npos);
     }
 }
 
