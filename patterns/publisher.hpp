@@ -57,6 +57,8 @@ protected:
         return {};
     }
 
+    bool can_send() noexcept override { return true; } // PUB never blocks
+
     // Takes what peers sent while the pattern has room again.
     void resume() {
         while (!stalled_.empty() && room()) {

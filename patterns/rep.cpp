@@ -100,6 +100,8 @@ private:
         return {};
     }
 
+    bool can_send() noexcept override { return replying_; } // a reply to a peer gone is dropped: never blocks
+
     fair_queue<link> in_;
     std::vector<message> route_;   // the envelope of the request being answered
     link* route_to_ = nullptr;     // the peer that sent it (nullptr: gone)

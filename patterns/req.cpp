@@ -114,6 +114,10 @@ private:
         }
     }
 
+    bool can_send() noexcept override {
+        return sending_ || ((!awaiting_ || options().req_relaxed) && out_.can_send());
+    }
+
     errc on_recv(message& m) override {
         if (receiving_) { // the rest of the reply being delivered: same peer, already whole
             if (!in_.recv(m)) return errc::would_block;

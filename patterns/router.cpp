@@ -84,6 +84,11 @@ private:
         return {};
     }
 
+    // Never blocks (drops) without router_mandatory; with it, a send may still wait for one
+    // peer, which events() cannot know before it sees the id: ROUTER is always writable, as
+    // in libzmq.
+    bool can_send() noexcept override { return true; }
+
     errc on_recv(message& m) override {
         if (pending_) { // the first frame of the message whose id went out last
             m = std::move(*pending_);

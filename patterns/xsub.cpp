@@ -46,6 +46,8 @@ private:
         return {};
     }
 
+    bool can_send() noexcept override { return true; } // to every publisher, dropping at HWM
+
     bool sending_ = false; // frames of an application message are being sent
 };
 

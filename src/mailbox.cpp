@@ -7,6 +7,7 @@
 #include <climits>
 #include <ctime>
 #include <linux/futex.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ void release_events(std::vector<event>& events) noexcept {
 
 mailbox::~mailbox() {
     release_events(events_);
+    if (const int fd = signal_fd_.load(std::memory_order_relaxed); fd >= 0) ::close(fd);
 }
 
 void mailbox::post(event e) noexcept {
@@ -63,16 +65,42 @@ void mailbox::wake() noexcept {
 }
 
 void mailbox::notify() noexcept {
-    // Pairs with prepare_sleep(): either the sleeper sees pending_, or we see sleeping_.
-    if (sleeping_.load(std::memory_order_seq_cst)) {
-        epoch_.fetch_add(1, std::memory_order_seq_cst);
-        if (wake_fd_ >= 0) {
-            const std::uint64_t one = 1;
-            [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one); // an eventfd never blocks here
-        } else {
-            futex_wake_all(&epoch_);
+    // Pairs with prepare_sleep() / arm_fd(): either the sleeper sees pending_, or we see sleeping_.
+    if (!sleeping_.load(std::memory_order_seq_cst)) return;
+    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    const std::uint64_t one = 1;
+    if (wake_fd_ >= 0) {
+        [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one); // an eventfd never blocks here
+    } else if (on_fd_.load(std::memory_order_seq_cst)) {
+        // Once per arming (edge-triggered): the owner looks, then arms again.
+        if (sleeping_.exchange(false, std::memory_order_acq_rel)) {
+            [[maybe_unused]] auto n = ::write(signal_fd_.load(std::memory_order_acquire), &one, sizeof one);
         }
+    } else {
+        futex_wake_all(&epoch_);
     }
+}
+
+int mailbox::signal_fd() noexcept {
+    int fd = signal_fd_.load(std::memory_order_acquire);
+    if (fd < 0) {
+        fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        signal_fd_.store(fd, std::memory_order_release);
+    }
+    return fd;
+}
+
+void mailbox::arm_fd() noexcept {
+    if (signal_fd() < 0) return;
+    on_fd_.store(true, std::memory_order_seq_cst);
+    sleeping_.store(true, std::memory_order_seq_cst);
+}
+
+void mailbox::drain_fd() noexcept {
+    const int fd = signal_fd_.load(std::memory_order_acquire);
+    if (fd < 0) return;
+    std::uint64_t count;
+    [[maybe_unused]] auto n = ::read(fd, &count, sizeof count);
 }
 
 void mailbox::take(std::vector<event>& out) noexcept {
@@ -95,6 +123,7 @@ void mailbox::close() noexcept {
 
 std::uint32_t mailbox::prepare_sleep() noexcept {
     const std::uint32_t ticket = epoch_.load(std::memory_order_seq_cst);
+    on_fd_.store(false, std::memory_order_seq_cst); // this sleep is on the futex
     sleeping_.store(true, std::memory_order_seq_cst);
     return ticket;
 }

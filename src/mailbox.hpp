@@ -77,6 +77,19 @@ public:
     // and cancel_sleep(), instead of calling sleep().
     void set_wake_fd(int fd) noexcept { wake_fd_ = fd; }
 
+    // ---- waiting outside the mailbox (a poller, the application's own event loop) ----
+    // Owner: an eventfd that becomes readable when the owner should look again; made on
+    // first use (-1 if that fails). It fires once per arm_fd(): edge-triggered, like
+    // libzmq's ZMQ_FD. Closed with the mailbox.
+    int signal_fd() noexcept;
+    // Owner: like prepare_sleep(), but the next post (or wake()) writes signal_fd() once
+    // instead of waking a futex. After it, the owner re-checks what it waits for (parking
+    // behind a heavy_fence(), as for sleep()), and then waits on the descriptor, or calls
+    // cancel_sleep() if something is ready after all.
+    void arm_fd() noexcept;
+    // Owner: reads what signal_fd() holds, so that it is not readable until the next post.
+    void drain_fd() noexcept;
+
 private:
     void notify() noexcept;
 
@@ -86,7 +99,9 @@ private:
     alignas(64) std::atomic<bool> pending_{false};
     std::atomic<bool> sleeping_{false};
     std::atomic<std::uint32_t> epoch_{0};
+    std::atomic<bool> on_fd_{false}; // the armed sleeper waits on signal_fd_, not the futex
     int wake_fd_ = -1;
+    std::atomic<int> signal_fd_{-1};
 };
 
 } // namespace volley::detail

@@ -125,6 +125,14 @@ volley::monitor socket::monitor() {
     return volley::monitor(impl_->monitor_queue());
 }
 
+poll_events socket::events(poll_events interest) noexcept {
+    return impl_ ? impl_->events(interest) : poll_events::err;
+}
+
+int socket::readiness_fd() noexcept {
+    return impl_ ? impl_->readiness_fd() : -1;
+}
+
 std::vector<peer_info> socket::peers() {
     if (!impl_) throw std::system_error(make_error_code(errc::closed), "volley: peers");
     return impl_->peers();

@@ -94,14 +94,22 @@ errc socket_base::send(message& m, bool dontwait) noexcept {
     return r;
 }
 
+errc socket_base::attempt_recv(message& m) noexcept {
+    if (prefetched_) {
+        m = std::move(*prefetched_);
+        prefetched_.reset();
+        return {};
+    }
+    if (!draining_.empty()) reap_draining();
+    return on_recv(m);
+}
+
 errc socket_base::recv(message& m, bool dontwait) noexcept {
     if (closed_) return errc::closed;
     const errc r = receiving_message_
                        ? on_recv(m)
-                       : wait(direction::in, dontwait ? std::chrono::milliseconds(0) : options_.rcvtimeo, [&] {
-                             if (!draining_.empty()) reap_draining();
-                             return on_recv(m);
-                         });
+                       : wait(direction::in, dontwait ? std::chrono::milliseconds(0) : options_.rcvtimeo,
+                              [&] { return attempt_recv(m); });
     if (r == errc{}) receiving_message_ = m.more();
     if (!receiving_message_ && !draining_.empty()) reap_draining(); // release drained links promptly
     return r;
@@ -309,6 +317,47 @@ const std::string* socket_base::connect_routing_id(const link& l) const noexcept
         if (e.id == l.endpoint_id) return e.bound || e.connect_routing_id.empty() ? nullptr : &e.connect_routing_id;
     }
     return nullptr;
+}
+
+bool socket_base::can_send() noexcept {
+    const watched_policy& w = watched_[static_cast<int>(direction::out)];
+    return w.policy != nullptr && w.can_send(w.policy);
+}
+
+poll_events socket_base::events(poll_events interest) noexcept {
+    if (closed_) return poll_events::err;
+    for (int round = 0; round < 2; ++round) {
+        if (mailbox_->pending()) process_mailbox();
+        if (terminated_.load(std::memory_order_seq_cst)) return poll_events::err;
+        run_timer();
+        poll_events ready = poll_events::none;
+        if (has(interest, poll_events::in)) {
+            if (!prefetched_ && !receiving_message_) {
+                message m;
+                if (attempt_recv(m) == errc{}) prefetched_ = std::move(m);
+            }
+            if (prefetched_ || receiving_message_) ready = ready | poll_events::in;
+        }
+        if (has(interest, poll_events::out) && (sending_message_ || can_send())) ready = ready | poll_events::out;
+        if (ready != poll_events::none || round == 1) return ready;
+        if (!arm(interest)) return poll_events::none; // armed: readiness_fd() tells of the next change
+    }
+    return poll_events::none;
+}
+
+bool socket_base::arm(poll_events interest) noexcept {
+    mailbox_->arm_fd();
+    const auto& in = watched_[static_cast<int>(direction::in)];
+    const auto& out = watched_[static_cast<int>(direction::out)];
+    const bool want_in = has(interest, poll_events::in) && in.policy != nullptr;
+    const bool want_out = has(interest, poll_events::out) && out.policy != nullptr;
+    if (want_in) in.park(in.policy); // the I/O thread watches the connections again
+    if (want_out) out.park(out.policy);
+    heavy_fence(); // our parking stores before the re-checks; see fence.hpp
+    const bool ready = (want_in && in.unpark(in.policy)) | (want_out && out.unpark(out.policy)) ||
+                       mailbox_->pending() || terminated_.load(std::memory_order_seq_cst);
+    if (ready) mailbox_->cancel_sleep();
+    return ready;
 }
 
 std::vector<peer_info> socket_base::peers() noexcept {

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,13 @@ public:
     // ---- socket thread ----
     // One entry per connection: its endpoint, the peer's routing id, what it dropped.
     std::vector<peer_info> peers() noexcept;
+    // What the socket can do now, of `interest`; arms readiness_fd() when nothing (see socket.hpp).
+    poll_events events(poll_events interest) noexcept;
+    int readiness_fd() noexcept { return mailbox_->signal_fd(); }
+    // The pattern's timer, for a poller that must wake for it.
+    clock::time_point timer_deadline() const noexcept { return next_deadline(); }
+    // The readiness fd after its wait: drained, so it fires only on the next change.
+    void readiness_seen() noexcept { mailbox_->drain_fd(); }
 
 protected:
     // Hooks the pattern implements. `l` stays valid until on_terminated(l) returns; a
@@ -93,15 +101,25 @@ protected:
     // it runs only within the socket's own calls, on its thread.
     virtual clock::time_point next_deadline() const noexcept { return clock::time_point::max(); }
     virtual void on_timer(clock::time_point) noexcept {}
+    // True when a send would be taken now (events()). By default: the watched policy of the
+    // out direction has a link with room (its can_send()); false when there is none.
+    virtual bool can_send() noexcept;
 
     // For the pattern: `policy` is parked when the socket sleeps waiting for `dir`, and
     // takes activated links of that direction back (see on_read_activated). A policy needs
     // park(), unpark() and activated(link&); at most one per direction.
     template <class Policy>
     void watch(direction dir, Policy& policy) noexcept {
-        watched_[static_cast<int>(dir)] = {&policy, [](void* p) { static_cast<Policy*>(p)->park(); },
-                                           [](void* p) { return static_cast<Policy*>(p)->unpark(); },
-                                           [](void* p, link& l) { static_cast<Policy*>(p)->activated(l); }};
+        watched_[static_cast<int>(dir)] = {
+            &policy, [](void* p) { static_cast<Policy*>(p)->park(); },
+            [](void* p) { return static_cast<Policy*>(p)->unpark(); },
+            [](void* p, link& l) { static_cast<Policy*>(p)->activated(l); },
+            [](void* p) {
+                if constexpr (requires(Policy & q) { q.can_send(); })
+                    return static_cast<Policy*>(p)->can_send();
+                else
+                    return false;
+            }};
     }
     // For the pattern: closes `l` from this side (e.g. PAIR refusing a second peer).
     void drop(link& l) noexcept;
@@ -125,10 +143,16 @@ private:
         void (*park)(void*) = nullptr;
         bool (*unpark)(void*) = nullptr;
         void (*activated)(void*, link&) = nullptr;
+        bool (*can_send)(void*) = nullptr;
     };
 
     template <class Attempt>
     errc wait(direction dir, std::chrono::milliseconds timeout, Attempt&& attempt) noexcept;
+    // recv's attempt: a frame events() took ahead, else the pattern's.
+    errc attempt_recv(message& m) noexcept;
+    // Parks the watched policies of `interest` and arms the readiness fd; true when something
+    // became ready meanwhile (then nothing is armed).
+    bool arm(poll_events interest) noexcept;
     void run_timer() noexcept;
     void process_mailbox() noexcept;
     void attach(pipe& p, std::uint64_t endpoint_id, std::shared_ptr<const attachment> a) noexcept;
@@ -157,6 +181,7 @@ private:
     std::string last_endpoint_;
     std::shared_ptr<detail::monitor_queue> monitor_;
     spin_budget spin_;
+    std::optional<message> prefetched_; // a frame events() took from the pattern, for the next recv
 };
 
 } // namespace volley::detail

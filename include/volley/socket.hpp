@@ -65,6 +65,23 @@ struct peer_info {
                                  ///< mark; ROUTER: likewise, without router_mandatory)
 };
 
+/// What a socket can do without blocking (socket::events(), volley::poller).
+enum class poll_events : unsigned {
+    none = 0,
+    in = 1,  ///< a recv would find a message (or the rest of one)
+    out = 2, ///< a send would be taken
+    err = 4, ///< the context was shut down (or the socket closed): calls fail at once
+};
+constexpr poll_events operator|(poll_events a, poll_events b) noexcept {
+    return static_cast<poll_events>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+constexpr poll_events operator&(poll_events a, poll_events b) noexcept {
+    return static_cast<poll_events>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
+}
+constexpr bool has(poll_events set, poll_events e) noexcept {
+    return (static_cast<unsigned>(set) & static_cast<unsigned>(e)) != 0;
+}
+
 using recv_result = result<message>;
 using recv_multipart_result = result<multipart>;
 
@@ -146,6 +163,21 @@ public:
     /// before its first connection), with what was dropped for each. Throws std::system_error
     /// (closed). Counts whole messages; a PUB never blocks, so this is where its losses show.
     std::vector<peer_info> peers();
+
+    /// What the socket can do now without blocking, of `interest` (like libzmq's ZMQ_EVENTS).
+    /// `in` is exact: a recv(dontwait) right after it succeeds (a SUB has already dropped what
+    /// it is not subscribed to). When none of `interest` is possible, the socket arms its
+    /// readiness_fd(): it becomes readable at the next change that may matter. Never throws;
+    /// a closed socket or a shut-down context reports `err`.
+    poll_events events(poll_events interest = poll_events::in | poll_events::out) noexcept;
+    /// A file descriptor for an external event loop (epoll, asio, libuv), like libzmq's ZMQ_FD.
+    /// Edge-triggered: it becomes readable when, after an events() call that found nothing of
+    /// its interest, something may have changed. Then drain it (read 8 bytes, or let the
+    /// poller do it), call events() until it reports nothing, doing the sends and receives it
+    /// allows, and wait again; any send or recv in between may consume the edge, so always
+    /// ask events() before waiting. -1 when no descriptor could be made (descriptor limit).
+    /// Owned by the socket, valid until it closes.
+    int readiness_fd() noexcept;
 
     /// The last endpoint bound or connected, with a wildcard resolved (empty if none).
     std::string last_endpoint() const;

@@ -6,5 +6,7 @@
 #include <volley/error.hpp>
 #include <volley/message.hpp>
 #include <volley/options.hpp>
+#include <volley/poller.hpp>
+#include <volley/proxy.hpp>
 #include <volley/result.hpp>
 #include <volley/socket.hpp>

@@ -78,6 +78,15 @@ public:
                              [](Pipe& p) { return p.unpark_writer(); });
     }
 
+    // True when some active pipe can take a new message now (or a message is under way).
+    bool can_send() noexcept {
+        if (pinned_ != nullptr || dropping_) return true;
+        for (std::size_t i = 0; i < pipes_.active(); ++i) {
+            if (pipes_[i]->writable()) return true;
+        }
+        return false;
+    }
+
     std::size_t size() const noexcept { return pipes_.size(); }
     std::size_t active() const noexcept { return pipes_.active(); }
 

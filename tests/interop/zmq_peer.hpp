@@ -89,6 +89,15 @@ public:
     }
     bool send(const std::string& one) { return send(frames{one}); }
 
+    // Lets libzmq process the commands its I/O thread sent the socket (a pipe attached for a
+    // new connection, ...): libzmq does that only inside its API calls, so a socket left
+    // alone does not, e.g., send its stored subscriptions to a new peer.
+    void process_commands() {
+        int events = 0;
+        std::size_t len = sizeof events;
+        zmq_getsockopt(s_, ZMQ_EVENTS, &events, &len);
+    }
+
     // Every frame of the next message, or nullopt when none arrives within the timeout.
     std::optional<frames> recv() {
         frames out;
