@@ -32,6 +32,7 @@ int main(int argc, char* argv[]) try {
                 if (m.error() != volley::errc::terminated) worker_rc = perf::fail("recv", m.error());
                 break;
             }
+            perf::fill(m->data(), m->size(), i);
             if (auto r = peer.send(std::move(*m)); !r) {
                 worker_rc = perf::fail("send", r.error());
                 break;
@@ -46,11 +47,11 @@ int main(int argc, char* argv[]) try {
     };
 
     volley::message msg(a.message_size);
-    std::memset(msg.data(), 0, a.message_size);
     perf::print_latency_header(a);
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
+        perf::fill(msg.data(), msg.size(), i);
         if (auto r = s.send(std::move(msg)); !r) return failed("send", r.error());
         auto m = s.recv();
         if (!m) return failed("recv", m.error());

@@ -26,7 +26,9 @@ int main(int argc, char* argv[]) try {
             volley::socket push(ctx, volley::socket_type::push);
             push.connect("inproc://thr_test");
             for (long i = 0; i != a.count; ++i) {
-                if (auto r = push.send(volley::message(a.message_size)); !r) {
+                volley::message m(a.message_size);
+                perf::fill(m.data(), m.size(), i);
+                if (auto r = push.send(std::move(m)); !r) {
                     if (r.error() != volley::errc::terminated) worker_rc = perf::fail("send", r.error());
                     break;
                 }

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MPL-2.0
 // remote_lat <connect-to> <message-size> <roundtrip-count>: libzmq's perf
-// tool of the same name and output, on volley. It connects to local_lat,
-// sends one zeroed message of message-size bytes and waits for the echo,
-// roundtrip-count times, and prints the mean one-way latency (elapsed time
-// / (2 x roundtrips)). libzmq's tools use REQ/REP; volley has no REQ/REP
-// yet, so this tool and perf/zmq/remote_lat both use PAIR sockets, pattern
-// for pattern, like the inproc_lat pair. The clock runs from the first send,
-// so it includes connection set-up, as libzmq's does.
+// tool of the same name and output, on volley. A REQ socket connects to
+// local_lat, sends a request of message-size bytes (written before each
+// send) and waits for the reply, roundtrip-count times, and prints the mean
+// one-way latency (elapsed time / (2 x roundtrips)). REQ/REP, as in libzmq's
+// tools, so each build pairs with the other's. The clock runs from the first
+// send, so it includes connection set-up, as libzmq's does.
 #include "perf_common.hpp"
 #include "volley_tool.hpp"
 
@@ -23,16 +22,16 @@ int main(int argc, char* argv[]) try {
     if (!perf::parse(argc, argv, true, "remote_lat <connect-to> <message-size> <roundtrip-count>", a)) return 1;
 
     volley::context ctx;
-    volley::socket s(ctx, volley::socket_type::pair);
+    volley::socket s(ctx, volley::socket_type::req);
     std::error_code ec;
     s.connect(a.endpoint, ec);
     if (ec) return perf::fail("connect", ec);
 
     volley::message msg(a.message_size);
-    std::memset(msg.data(), 0, a.message_size);
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
+        perf::fill(msg.data(), msg.size(), i);
         if (auto r = s.send(std::move(msg)); !r) return perf::fail("send", r.error());
         auto m = s.recv();
         if (!m) return perf::fail("recv", m.error());

@@ -2,7 +2,7 @@
 // remote_thr <connect-to> <message-size> <message-count>: libzmq's perf tool
 // of the same name and command line, on volley. A PUSH socket connects to
 // local_thr and sends message-count fresh messages of message-size bytes,
-// then closes. It must not exit before local_thr has them all: linger is
+// each written before it is sent (perf::fill), then closes. It must not exit before local_thr has them all: linger is
 // set to volley::infinite (libzmq's default), where volley's default of
 // 30 s would bound the wait. Prints nothing on success, like libzmq's.
 #include "perf_common.hpp"
@@ -27,7 +27,9 @@ int main(int argc, char* argv[]) try {
     if (ec) return perf::fail("connect", ec);
 
     for (long i = 0; i != a.count; ++i) {
-        if (auto r = s.send(volley::message(a.message_size)); !r) return perf::fail("send", r.error());
+        volley::message m(a.message_size);
+        perf::fill(m.data(), m.size(), i);
+        if (auto r = s.send(std::move(m)); !r) return perf::fail("send", r.error());
     }
     s.close();
     return 0;

@@ -36,7 +36,10 @@ import time
 
 INPROC_SIZES = [1, 64, 1024, 65536]
 NET_SIZES = [1, 64, 1024, 65536, 1048576]
-TRANSPORTS = ["inproc", "ipc", "tcp", "mixed"]
+TRANSPORTS = ["inproc", "ipc", "tcp", "mixed", "pub", "router"]
+FAN_TRANSPORTS = ["inproc", "tcp"]
+PUB_SUBSCRIBERS = [1, 4, 16]
+ROUTER_CLIENTS = [1, 4]
 
 KIB = 1024
 
@@ -54,6 +57,15 @@ def net_lat_count(size):
     return 10000 if size <= 1024 else 2000 if size <= 64 * KIB else 500
 
 
+def pub_count(subscribers):
+    # Two million deliveries in all, whatever the number of subscribers.
+    return 2000000 // subscribers
+
+
+def router_count(clients):
+    return 400000 // clients
+
+
 def net_thr_count(size):
     # About 0.5-1 s a run for libzmq. 1 MiB runs 3000 messages: at the default HWM of 1000
     # the first ~1 GiB of bodies is fresh memory for both libraries (page faults), so a
@@ -66,6 +78,7 @@ INPROC_LAT_TARGETS = {1: ("<=", 0.2), 64: ("<=", 0.2)}
 INPROC_THR_TARGETS = {64: (">=", 2.0)}
 NET_LAT_TARGETS = {1: ("<=", 0.5), 64: ("<=", 0.5)}
 NET_THR_TARGETS = {64: (">=", 1.5), 65536: (">=", 1.5), 1048576: (">=", 1.0)}
+FAN_TARGETS = {64: (">=", 1.5)}
 
 
 def perf_tool(build, lib, name):
@@ -91,6 +104,15 @@ def benches(build):
                         "sizes": NET_SIZES, "count": count, "targets": targets,
                         "variants": [(lib, perf_tool(build, lib, f"local_{kind}"), perf_tool(build, lib, f"remote_{kind}"))
                                      for lib in ("volley", "libzmq")]})
+    for section, tool, peers, count in (("pub", "pub_thr", PUB_SUBSCRIBERS, pub_count),
+                                        ("router", "router_thr", ROUTER_CLIENTS, router_count)):
+        for transport in FAN_TRANSPORTS:
+            for n in peers:
+                out.append({"section": section, "transport": transport, "kind": "fan",
+                            "tool": f"{tool} ({n} {'subscribers' if section == 'pub' else 'clients'})",
+                            "peers": n, "sizes": [64], "count": (lambda size, n=n, c=count: c(n)),
+                            "targets": FAN_TARGETS,
+                            "variants": [(lib, perf_tool(build, lib, tool), None) for lib in ("volley", "libzmq")]})
     out.append({"transport": "mixed", "kind": "thr", "tool": "local_thr + zmq_remote_thr", "sizes": [64, 65536],
                 "count": net_thr_count, "targets": {},
                 "variants": [("mixed", perf_tool(build, "volley", "local_thr"), perf_tool(build, "libzmq", "remote_thr")),
@@ -98,10 +120,11 @@ def benches(build):
     return out
 
 
-UNITS = {"lat": "us", "thr": "msg/s"}
+UNITS = {"lat": "us", "thr": "msg/s", "fan": "msg/s"}
 PATTERNS = {
     "lat": re.compile(r"average latency: ([0-9.]+) \[us\]"),
     "thr": re.compile(r"mean throughput: ([0-9]+) \[msg/s\]"),
+    "fan": re.compile(r"mean throughput: ([0-9]+) \[msg/s\]"),
 }
 
 
@@ -216,6 +239,7 @@ def scaled(values, kind):
     med, lo, hi = statistics.median(values), min(values), max(values)
     if kind == "lat":
         return f"{med:.2f} us ({lo:.2f} - {hi:.2f})"
+    # thr and fan: messages (or requests) per second
     scale, prefix = (1e6, "M ") if med >= 1e6 else (1e3, "k ") if med >= 1e3 else (1, "")
     return f"{med / scale:.2f} {prefix}msg/s ({lo / scale:.2f} - {hi / scale:.2f})"
 
@@ -252,7 +276,7 @@ def main():
     build = pathlib.Path(args.build)
     selected = []
     for b in benches(build):
-        if args.only and b["transport"] not in args.only:
+        if args.only and b.get("section", b["transport"]) not in args.only:
             continue
         if args.libzmq_only:
             if b["transport"] == "mixed":
@@ -287,11 +311,15 @@ def main():
                     count = b["count"](size)
                     # Alternate the variants within each run, so drift hits both alike.
                     for label, local, remote in b["variants"]:
-                        if remote is None:
+                        if b["kind"] == "fan":
+                            endpoint = (f"inproc://bench-{b['section']}" if b["transport"] == "inproc"
+                                        else new_endpoint("tcp"))
+                            value = run_tool(local, [endpoint, b["peers"], size, count], b["kind"], args.timeout)
+                        elif remote is None:
                             value = run_tool(local, [size, count], b["kind"], args.timeout)
                         else:
                             value = run_pair(local, remote, b["kind"], b["transport"], size, count, args.timeout)
-                        raw.setdefault((b["transport"], b["kind"], size, label), []).append(value)
+                        raw.setdefault((b["transport"], b["tool"], size, label), []).append(value)
     except RuntimeError as e:
         sys.exit(f"bench: FAILED: {e}")
 
@@ -312,7 +340,7 @@ def main():
         if len(labels) == 1:
             labels = ("volley", "libzmq")
         for size in b["sizes"]:
-            first, second = (raw.get((b["transport"], b["kind"], size, label), []) for label in labels)
+            first, second = (raw.get((b["transport"], b["tool"], size, label), []) for label in labels)
             ratio = statistics.median(first) / statistics.median(second) if first and second else None
             target, met = "", None
             if size in b["targets"]:
@@ -327,6 +355,7 @@ def main():
             lines.append(f"| {b['transport']} | {b['tool']} | {size} | {cell(first, b['kind'], size)} "
                          f"| {cell(second, b['kind'], size)} | {ratio_text} | {target} |")
             results.append({"transport": b["transport"], "tool": b["tool"], "kind": b["kind"], "size": size,
+                            "section": b.get("section", b["transport"]), "peers": b.get("peers"),
                             "unit": UNITS[b["kind"]], "better": "lower" if b["kind"] == "lat" else "higher",
                             "count": b["count"](size), labels[0]: first, labels[1]: second,
                             "ratio": ratio, "target_met": met})
@@ -339,8 +368,12 @@ def main():
                         "over tcp, against volley on both ends.\n\n" + "\n".join(mixed_lines))
     note = (f"\n{args.runs} runs each, the two columns alternating; latency is one-way (half the round trip), "
             f"lower is better; throughput higher is better (GB/s and MB/s are 10^9 and 10^6 bytes/s). "
-            f"Ratio = first median / second median. Latency tools use PAIR in both libraries (volley has "
-            f"no REQ/REP yet); throughput tools use PUSH/PULL.\n")
+            f"Ratio = first median / second median. The network latency tools use REQ/REP and the "
+            f"inproc ones PAIR, in both libraries; throughput tools use PUSH/PULL. Every sender writes "
+            f"each message's bytes before sending it, as applications do. pub_thr: one PUB, 1/4/16 SUBs "
+            f"on threads of one process, messages delivered per second in all (high-water marks "
+            f"unlimited: nothing dropped). router_thr: a ROUTER answering DEALER clients on threads, each "
+            f"with 64 requests outstanding, requests answered per second in all.\n")
     if args.libzmq_only:
         note += "\n--libzmq-only: volley's tools were not run.\n"
     table = "\n\n".join(sections) + "\n" + note

@@ -13,25 +13,44 @@
 // socket side reads (cached, one acquire load per call) across reconnects.
 #pragma once
 
+#include "clock.hpp"
+
 #include <volley/message.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 
 namespace volley::detail {
 
+// When the socket's thread last returned from a send, kept by the socket and read by its
+// links: a message sent soon after that is part of a burst, which goes through the pipes
+// (the I/O thread sends it with others, many per write) rather than straight out, one
+// syscall each. One clock per socket, not per connection: a publisher cycling through many
+// connections sends bursts too, though each connection sees only every n-th message.
+struct send_clock {
+    // Messages closer together than this (from the return of one send to the next) are a burst.
+    static constexpr auto burst_gap = std::chrono::microseconds(2);
+    std::uint64_t last_return = 0; // fast_clock ticks
+    std::uint64_t started = 0;     // fast_clock ticks at the start of the send under way
+    bool used = false;             // some link has a channel: the socket keeps the times
+    const std::uint64_t gap = fast_clock::ticks(burst_gap);
+    bool burst() const noexcept { return started - last_return < gap; }
+};
+
 class channel {
 public:
     virtual ~channel() = default;
     // Socket thread. Takes frame `m` (moving from it) and returns true when the connection
     // can send it now, in order: the caller has checked that nothing of this connection's
-    // output waits in the pipe. False leaves `m` alone; the caller queues it in the pipe.
+    // output waits in the pipe; `burst` says the socket sends back to back (see send_clock).
+    // False leaves `m` alone; the caller queues it in the pipe.
     // Once it took the first frame of a message, it takes every later frame of that
     // message (a connection that ended meanwhile drops them), so a message never straddles
     // the pipe and the channel.
-    virtual bool try_send(message& m) noexcept = 0;
+    virtual bool try_send(message& m, bool burst) noexcept = 0;
     // Socket thread, its pipe from this connection is empty: brings in what the connection
     // has. True if a message may have arrived.
     virtual bool poll_input() noexcept = 0;

@@ -22,8 +22,10 @@ namespace volley::detail {
 
 class link {
 public:
-    link(pipe& p, std::shared_ptr<const attachment> a, std::uint64_t endpoint) noexcept
-        : endpoint_id(endpoint), routing_id(a->peer.routing_id), pipe_(p), attachment_(std::move(a)) {}
+    link(pipe& p, std::shared_ptr<const attachment> a, std::uint64_t endpoint, send_clock& clock) noexcept
+        : endpoint_id(endpoint), routing_id(a->peer.routing_id), pipe_(p), attachment_(std::move(a)), clock_(clock) {
+        if (attachment_->channel) clock_.used = true;
+    }
     link(const link&) = delete;
     link& operator=(const link&) = delete;
 
@@ -35,11 +37,11 @@ public:
     bool write(message& m) {
         if (direct_) { // earlier frames of this message went through the channel
             direct_ = m.more();
-            return channel_.cached()->try_send(m); // always takes the rest of a message
+            return channel_.cached()->try_send(m, false); // always takes the rest of a message
         }
         if (pipe_.out_drained() && !pipe_.write_closed()) {
             const bool more = m.more();
-            if (channel* c = current_channel(); c != nullptr && c->try_send(m)) {
+            if (channel* c = current_channel(); c != nullptr && c->try_send(m, clock_.burst())) {
                 direct_ = more;
                 return true;
             }
@@ -92,6 +94,7 @@ private:
     pipe& pipe_;
     std::shared_ptr<const attachment> attachment_;
     channel_slot::reader channel_;
+    send_clock& clock_; // the socket's
     bool direct_ = false; // the message being sent goes through the channel
 };
 

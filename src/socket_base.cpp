@@ -86,11 +86,19 @@ std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound) {
 errc socket_base::send(message& m, bool dontwait) noexcept {
     if (closed_) return errc::closed;
     const bool more = m.more();
-    // The rest of a message already let in never waits and never fails.
-    const errc r = sending_message_ ? on_send(m)
-                                    : wait(direction::out, dontwait ? std::chrono::milliseconds(0) : options_.sndtimeo,
-                                           [&] { return on_send(m); });
-    if (r == errc{}) sending_message_ = more;
+    // The rest of a message already let in never waits and never fails. The send clock
+    // times whole messages (only sockets with connections pay for it).
+    errc r;
+    if (sending_message_) {
+        r = on_send(m);
+    } else {
+        if (send_clock_.used) send_clock_.started = fast_clock::now();
+        r = wait(direction::out, dontwait ? std::chrono::milliseconds(0) : options_.sndtimeo,
+                 [&] { return on_send(m); });
+    }
+    if (r != errc{}) return r;
+    sending_message_ = more;
+    if (!more && send_clock_.used) send_clock_.last_return = fast_clock::now();
     return r;
 }
 
@@ -227,7 +235,7 @@ void socket_base::attach(pipe& p, std::uint64_t endpoint_id, std::shared_ptr<con
     }
     std::unique_ptr<link> owned;
     try {
-        owned = std::make_unique<link>(p, std::move(a), endpoint_id);
+        owned = std::make_unique<link>(p, std::move(a), endpoint_id, send_clock_);
         links_.reserve(links_.size() + 1);
     } catch (const std::bad_alloc&) {
         p.close(clock::now()); // refused: the peer learns of it

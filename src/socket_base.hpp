@@ -174,6 +174,7 @@ private:
     bool sending_message_ = false;   // frames of a message were sent, its last one is due
     bool receiving_message_ = false; // frames of a message were received, more follow
     std::vector<std::unique_ptr<link>> links_; // every attached link; pipe::owner_slot indexes it
+    send_clock send_clock_;                     // read by links with a channel
     std::vector<link*> draining_; // to go when read out: peer closed, or closing mid-message
     std::vector<event> events_;   // scratch for process_mailbox
     std::vector<endpoint_entry> endpoints_;

@@ -30,8 +30,13 @@ int main(int argc, char* argv[]) {
             zmq_msg_t msg;
             zmq_msg_init(&msg);
             for (long i = 0; i != a.count; ++i) {
-                if (zmq_msg_recv(&msg, peer, 0) < 0 || zmq_msg_send(&msg, peer, 0) < 0) {
-                    if (zmq_errno() != ETERM) worker_rc = perf::fail("zmq_msg_recv/send");
+                if (zmq_msg_recv(&msg, peer, 0) < 0) {
+                    if (zmq_errno() != ETERM) worker_rc = perf::fail("zmq_msg_recv");
+                    break;
+                }
+                perf::fill(zmq_msg_data(&msg), zmq_msg_size(&msg), i);
+                if (zmq_msg_send(&msg, peer, 0) < 0) {
+                    if (zmq_errno() != ETERM) worker_rc = perf::fail("zmq_msg_send");
                     break;
                 }
             }
@@ -45,11 +50,11 @@ int main(int argc, char* argv[]) {
 
     zmq_msg_t msg;
     if (zmq_msg_init_size(&msg, a.message_size) != 0) return failed("zmq_msg_init_size");
-    if (a.message_size != 0) std::memset(zmq_msg_data(&msg), 0, a.message_size);
     perf::print_latency_header(a);
 
     perf::stopwatch watch;
     for (long i = 0; i != a.count; ++i) {
+        perf::fill(zmq_msg_data(&msg), zmq_msg_size(&msg), i);
         if (zmq_msg_send(&msg, s, 0) < 0) return failed("zmq_msg_send");
         if (zmq_msg_recv(&msg, s, 0) < 0) return failed("zmq_msg_recv");
         if (zmq_msg_size(&msg) != a.message_size) return perf::wrong_size();

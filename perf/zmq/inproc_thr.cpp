@@ -31,6 +31,7 @@ int main(int argc, char* argv[]) {
                     worker_rc = perf::fail("zmq_msg_init_size");
                     break;
                 }
+                perf::fill(zmq_msg_data(&msg), zmq_msg_size(&msg), i);
                 if (zmq_msg_send(&msg, push, 0) < 0) {
                     if (zmq_errno() != ETERM) worker_rc = perf::fail("zmq_msg_send");
                     zmq_msg_close(&msg);

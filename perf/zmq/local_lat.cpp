@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MPL-2.0
 // local_lat <bind-to> <message-size> <roundtrip-count> against libzmq,
 // written to zmq.h for side-by-side runs with perf/local_lat. It binds and
-// echoes roundtrip-count messages back to remote_lat, checking each one's
-// size, and prints nothing on success, like libzmq's own tool. That tool
-// uses REQ/REP; volley has no REQ/REP yet, so both builds use PAIR sockets
-// and measure the same pattern. libzmq's default linger (infinite) makes
+// answers roundtrip-count requests from remote_lat with a REP socket, as
+// libzmq's own tool does, checking each one's size and writing the reply's
+// bytes before sending it; it prints nothing on success. libzmq's default
+// linger (infinite) makes
 // zmq_ctx_term deliver the last reply, so the one-second sleep libzmq's
 // tool takes before closing is left out.
 #include "../perf_common.hpp"
@@ -18,7 +18,7 @@ int main(int argc, char* argv[]) {
 
     void* ctx = zmq_ctx_new();
     if (ctx == nullptr) return perf::fail("zmq_ctx_new");
-    void* s = zmq_socket(ctx, ZMQ_PAIR);
+    void* s = zmq_socket(ctx, ZMQ_REP);
     if (s == nullptr) return perf::fail("zmq_socket");
     if (zmq_bind(s, a.endpoint.c_str()) != 0) return perf::fail("zmq_bind");
 
@@ -27,6 +27,7 @@ int main(int argc, char* argv[]) {
     for (long i = 0; i != a.count; ++i) {
         if (zmq_msg_recv(&msg, s, 0) < 0) return perf::fail("zmq_msg_recv");
         if (zmq_msg_size(&msg) != a.message_size) return perf::wrong_size();
+        perf::fill(zmq_msg_data(&msg), zmq_msg_size(&msg), i);
         if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
     }
     zmq_msg_close(&msg);

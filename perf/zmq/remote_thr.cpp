@@ -2,7 +2,9 @@
 // remote_thr <connect-to> <message-size> <message-count> against libzmq,
 // written to zmq.h for side-by-side runs with perf/remote_thr. Same loop as
 // libzmq's own tool: a PUSH socket connects and sends message-count fresh
-// messages of message-size bytes; libzmq's default linger is infinite.
+// messages of message-size bytes, each written before it is sent (unlike
+// libzmq's tool, as applications do: see perf::fill); libzmq's default
+// linger is infinite.
 // One addition: before closing, it waits until local_thr has disconnected,
 // that is, until local_thr has received everything. libzmq 4.3 drops the
 // unread tail of an ipc connection when the sender closes while the
@@ -55,6 +57,7 @@ int main(int argc, char* argv[]) {
     for (long i = 0; i != a.count; ++i) {
         zmq_msg_t msg;
         if (zmq_msg_init_size(&msg, a.message_size) != 0) return perf::fail("zmq_msg_init_size");
+        perf::fill(zmq_msg_data(&msg), zmq_msg_size(&msg), i);
         if (zmq_msg_send(&msg, s, 0) < 0) return perf::fail("zmq_msg_send");
         zmq_msg_close(&msg);
     }

@@ -9,20 +9,25 @@
 
 namespace volley::zmtp {
 
-void encoder::append(const void* data, std::size_t n) {
-    if (n == 0) return;
+std::byte* encoder::extend(std::size_t n) {
     const std::size_t at = buf_.size();
-    buf_.resize(at + n);
-    std::memcpy(buf_.data() + at, data, n);
-    if (!segments_.empty() && segments_.back().in_buffer && segments_.back().end == at)
+    const bool merge = !segments_.empty() && segments_.back().in_buffer && segments_.back().end == at;
+    room_for_segments(1);   // may throw: nothing changed yet
+    std::byte* p = buf_.grow(n); // likewise
+    if (merge)
         segments_.back().end += n;
     else
-        segments_.push_back({at, at + n, message(), true});
+        segments_.push_back({at, at + n, message(), true}); // room was made: cannot throw
     pending_ += n;
+    return p;
+}
+
+void encoder::room_for_segments(std::size_t n) {
+    if (segments_.size() + n > segments_.capacity()) segments_.reserve(std::max<std::size_t>(16, segments_.capacity() * 2));
 }
 
 void encoder::add_raw(const void* data, std::size_t n) {
-    append(data, n);
+    if (n != 0) std::memcpy(extend(n), data, n);
 }
 
 void encoder::add(message&& body, bool command) {
@@ -39,12 +44,16 @@ void encoder::add(message&& body, bool command) {
         header_size = 9;
     }
     header[0] = flags;
-    append(header, header_size);
+    // All or nothing: a frame is queued whole, or (std::bad_alloc) not at all.
     if (size < copy_threshold_) {
-        append(body.data(), size);
+        std::byte* p = extend(header_size + size);
+        std::memcpy(p, header, header_size);
+        if (size != 0) std::memcpy(p + header_size, body.data(), size);
         return;
     }
-    segments_.push_back({0, size, std::move(body), false});
+    room_for_segments(2);
+    std::memcpy(extend(header_size), header, header_size);
+    segments_.push_back({0, size, std::move(body), false}); // room was made: cannot throw
     pending_ += size;
 }
 
@@ -97,7 +106,7 @@ std::size_t encoder::first_unwritten_offset() const noexcept {
 
 void encoder::compact(std::size_t first) noexcept {
     std::memmove(buf_.data(), buf_.data() + first, buf_.size() - first);
-    buf_.resize(buf_.size() - first);
+    buf_.shrink(buf_.size() - first);
     for (std::size_t i = head_; i < segments_.size(); ++i) {
         if (!segments_[i].in_buffer) continue;
         segments_[i].begin -= first;

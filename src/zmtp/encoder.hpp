@@ -9,11 +9,43 @@
 #include <volley/message.hpp>
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <sys/uio.h>
 #include <vector>
 
 namespace volley::zmtp {
+
+// A growable byte buffer that, unlike std::vector<std::byte>, does not zero what it grows
+// into (every byte is written at once): measured at 3% of a publisher's time.
+class byte_buffer {
+public:
+    std::byte* data() noexcept { return data_.get(); }
+    const std::byte* data() const noexcept { return data_.get(); }
+    std::size_t size() const noexcept { return size_; }
+    // `n` more bytes at the end, uninitialised. Throws std::bad_alloc (then nothing changed).
+    std::byte* grow(std::size_t n) {
+        if (size_ + n > capacity_) reserve(std::max(size_ + n, capacity_ * 2));
+        std::byte* at = data_.get() + size_;
+        size_ += n;
+        return at;
+    }
+    void shrink(std::size_t n) noexcept { size_ = n; }
+    void clear() noexcept { size_ = 0; }
+
+private:
+    void reserve(std::size_t n) {
+        std::unique_ptr<std::byte[]> bigger(new std::byte[n]);
+        if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
+        data_ = std::move(bigger);
+        capacity_ = n;
+    }
+    std::unique_ptr<std::byte[]> data_;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;
+};
 
 class encoder {
 public:
@@ -50,7 +82,11 @@ private:
         message held;      // empty for buffer segments
         bool in_buffer;
     };
-    void append(const void* data, std::size_t n);
+    // `n` more bytes at the end of the copy buffer, in the last buffer segment; throws
+    // std::bad_alloc with nothing changed.
+    std::byte* extend(std::size_t n);
+    // Makes room for `n` more segments, so that pushing them cannot throw.
+    void room_for_segments(std::size_t n);
     // Offset in buf_ of the first byte not yet written (buf_.size() when none is there).
     std::size_t first_unwritten_offset() const noexcept;
     // Drops the written segments and the first `first` bytes of buf_.
@@ -60,7 +96,7 @@ private:
     static constexpr std::size_t compact_min_bytes = 64 * 1024;
 
     std::size_t copy_threshold_;
-    std::vector<std::byte> buf_;
+    byte_buffer buf_;
     std::vector<segment> segments_;
     std::size_t head_ = 0; // first segment with unwritten bytes
     std::size_t pending_ = 0;

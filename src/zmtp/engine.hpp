@@ -79,7 +79,7 @@ public:
     void drain(clock::time_point deadline) noexcept override;
 
     // channel (the socket's thread).
-    bool try_send(message& m) noexcept override;
+    bool try_send(message& m, bool burst) noexcept override;
     bool poll_input() noexcept override;
     void before_sleep() noexcept override;
 
@@ -171,7 +171,6 @@ private:
     bool direct_message_ = false;   // the socket's thread: try_send took the first frames of a message
 
     std::mutex io_mutex_;
-    std::uint64_t last_send_ticks_ = 0;   // the socket's thread only: when try_send last returned
     std::uint64_t next_poll_ticks_ = 0;   // the socket's thread only
     std::uint64_t poll_backoff_ = 0;      // the socket's thread only
     bool app_input_ = false;              // the socket's thread reads (see above)

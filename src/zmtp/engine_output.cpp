@@ -21,11 +21,6 @@ namespace {
 
 // Stop pulling messages from the pipe once this much is waiting to be written.
 constexpr std::size_t batch_bytes = 256 * 1024;
-// Messages the socket sends closer together than this (from the return of one send to the
-// next) are a burst: they go through the pipe, and the reactor sends them many per writev,
-// instead of the socket's thread one syscall each.
-constexpr auto burst_gap = std::chrono::microseconds(2);
-const std::uint64_t burst_gap_ticks = fast_clock::ticks(burst_gap);
 // A message this large always goes to the reactor: sending it takes long enough that the
 // socket's thread had better produce the next one meanwhile, and a hand-off costs little
 // beside its transmission.
@@ -33,7 +28,7 @@ constexpr std::size_t reactor_message_bytes = 64 * 1024;
 
 } // namespace
 
-bool engine::try_send(message& m) noexcept {
+bool engine::try_send(message& m, bool burst) noexcept {
     const bool more = m.more();
     if (direct_message_) { // the rest of a message whose first frames we took: take it too
         std::lock_guard lock(io_mutex_);
@@ -47,15 +42,10 @@ bool engine::try_send(message& m) noexcept {
         }
         m = message(); // taken, or dropped with a connection that ended meanwhile
         if (!more && live && !failing_) flush();
-        if (!more) last_send_ticks_ = fast_clock::now();
         return true;
     }
     // A burst goes through the pipe, which wakes the reactor (we keep its reader parked).
-    const std::uint64_t now = fast_clock::now();
-    if (now - last_send_ticks_ < burst_gap_ticks || m.size() >= reactor_message_bytes) {
-        last_send_ticks_ = now;
-        return false;
-    }
+    if (burst || m.size() >= reactor_message_bytes) return false;
     if (!io_mutex_.try_lock()) return false; // the reactor is at it: it drains the pipe after
     std::lock_guard lock(io_mutex_, std::adopt_lock);
     if (state_ != state::active || failing_) return false;
@@ -70,7 +60,6 @@ bool engine::try_send(message& m) noexcept {
         return true;
     }
     flush();
-    last_send_ticks_ = fast_clock::now();
     return true;
 }
 
