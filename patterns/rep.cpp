@@ -27,6 +27,10 @@ private:
         if (&l == sending_to_) sending_to_ = nullptr;
     }
 
+    void on_connection_lost(link& l) override {
+        if (&l == route_to_) route_to_ = nullptr; // the requester went with its connection
+    }
+
     errc on_recv(message& m) override {
         if (receiving_) { // the rest of the request: same peer, already whole
             if (!in_.recv(m)) return errc::would_block;

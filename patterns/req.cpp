@@ -46,7 +46,14 @@ private:
         if (awaiting_ && resending()) resend_at_ = clock::now();
     }
 
-    bool ids() const noexcept { return options().req_correlate || resending(); }
+    void on_connection_lost(link& l) override {
+        // The request went out on a connection that is gone: its reply cannot come. Resend now.
+        if (&l == sent_to_ && awaiting_ && resending()) resend_at_ = clock::now();
+    }
+
+    // Request ids with req_relaxed too: without them a late reply to an abandoned request,
+    // from the same peer, would pass for the reply to the new one.
+    bool ids() const noexcept { return options().req_correlate || options().req_relaxed || resending(); }
     bool resending() const noexcept { return options().req_resend_ivl.count() > 0; }
 
     errc on_send(message& m) override {

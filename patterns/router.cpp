@@ -51,7 +51,7 @@ private:
         delete static_cast<message*>(l.pattern_data);
         l.pattern_data = nullptr;
         ids_.remove(l);
-        in_.terminated(l);
+        if (l.in_slot != link::npos) in_.terminated(l); // a refused newcomer never joined it
         if (&l == out_) out_ = nullptr;
         if (&l == waiting_) waiting_ = nullptr;
     }

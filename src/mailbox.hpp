@@ -30,6 +30,7 @@ enum class event_kind : std::uint8_t {
     write_activated, // a parked pipe is below its high-water mark again
     peer_closed,     // the peer closed its end of the pipe
     hiccup,          // the connection behind the pipe was lost and a new one is up (resend state)
+    connection_lost, // the connection behind a kept pipe (a connect's) ended; another may come
 };
 
 struct attachment; // peer.hpp

@@ -197,6 +197,9 @@ public:
     // Owner: tells the peer that the connection behind this end was replaced (a reconnect):
     // what the peer told the old one (subscriptions) must be told again.
     void hiccup() noexcept { post_to_peer(event_kind::hiccup); }
+    // Owner: tells the peer that the connection behind this end ended (the end is kept for
+    // the next one): what went out on it may be lost.
+    void connection_lost() noexcept { post_to_peer(event_kind::connection_lost); }
     // True once the peer closed its end.
     bool peer_closed() const noexcept;
     // True when the peer closed and its linger period is over: what is left is dropped.

@@ -14,7 +14,8 @@ std::shared_ptr<session> make_session(reactor& r, std::shared_ptr<const endpoint
 
 session::session(reactor& r, std::shared_ptr<const endpoint_info> info, session_owner& owner, bool connect)
     : reactor_(r), info_(std::move(info)), owner_(owner), connect_(connect),
-      pipe_per_connection_(!connect || info_->type == socket_type::router) {
+      pipe_per_connection_(!connect ||
+                           (info_->type == socket_type::router && info_->options.connect_routing_id.empty())) {
     // A connect's pipe exists from now on: what the socket sends queues until a connection is up.
     if (!pipe_per_connection_ && !open_pipe({})) throw std::bad_alloc();
 }
@@ -83,6 +84,7 @@ void session::connection_down(connection& c, std::error_code why, std::string de
     // A kept pipe: drop the frames of a message the connection did not finish, or the
     // next connection's first message would be glued onto them.
     if (pipe_ != nullptr) pipe_->rollback();
+    if (pipe_ != nullptr && was_up) pipe_->connection_lost();
     if (!connect_ || !wants_connection()) {
         finish();
         return;
@@ -128,7 +130,8 @@ void session::on_pipe_event(event_kind kind, pipe& p) noexcept {
         break;
     case event_kind::peer_closed: linger(p.peer_linger_deadline()); break;
     case event_kind::attach:
-    case event_kind::hiccup: break;
+    case event_kind::hiccup:
+    case event_kind::connection_lost: break;
     }
 }
 

@@ -214,6 +214,7 @@ void socket_base::process_mailbox() noexcept {
             case event_kind::write_activated: on_write_activated(*l); break;
             case event_kind::peer_closed: peer_closed(*l); break;
             case event_kind::hiccup: on_hiccup(*l); break;
+            case event_kind::connection_lost: on_connection_lost(*l); break;
             case event_kind::attach: break;
             }
         }

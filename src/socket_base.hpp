@@ -89,6 +89,9 @@ protected:
     // The connection behind `l` was replaced by a reconnect: state the pattern told the old
     // peer (a SUB's subscriptions) must be told again.
     virtual void on_hiccup(link&) {}
+    // The connection behind `l` ended; `l` is kept for the next one (a connect's link). What
+    // was sent on it may be lost.
+    virtual void on_connection_lost(link&) {}
     // An action option was set (subscribe, unsubscribe; is_action()): its value is in
     // options(). Default: errc::not_supported.
     virtual std::error_code on_action(option_id id);

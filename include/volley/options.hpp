@@ -114,7 +114,9 @@ inline constexpr option<std::string, detail::option_id::unsubscribe> unsubscribe
 inline constexpr option<bool, detail::option_id::xpub_verbose> xpub_verbose{};
 
 /// REQ: allow a new request before the reply to the last one came (that reply, if it ever
-/// comes, is dropped). Default false: strict alternation, send fails with wrong_state.
+/// comes, is dropped: relaxed implies request ids, as req_correlate, so a late reply from the
+/// same peer cannot pass for the new one). Default false: strict alternation, send fails with
+/// wrong_state.
 inline constexpr option<bool, detail::option_id::req_relaxed> req_relaxed{};
 /// REQ: tag each request with an id (a 4-byte frame before the empty delimiter, which REP and
 /// ROUTER peers echo) and deliver only the reply carrying the current id, so a stale reply is

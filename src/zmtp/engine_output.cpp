@@ -48,7 +48,9 @@ bool engine::try_send(message& m, bool burst) noexcept {
     if (burst || m.size() >= reactor_message_bytes) return false;
     if (!io_mutex_.try_lock()) return false; // the reactor is at it: it drains the pipe after
     std::lock_guard lock(io_mutex_, std::adopt_lock);
-    if (state_ != state::active || failing_) return false;
+    // Bytes still wait for the kernel (the last write met EAGAIN): the connection is
+    // back-pressured, so the message goes into the pipe, whose high-water mark applies.
+    if (state_ != state::active || failing_ || !encoder_.empty()) return false;
     try {
         encode(std::move(m));
     } catch (const std::bad_alloc&) {

@@ -47,10 +47,11 @@ struct party {
     std::shared_ptr<monitor_queue> monitor;
     std::uint64_t endpoint_id;
     std::string uri;
+    std::string connect_routing_id; // a ROUTER's connect: the id its peer will have
 
     static party of(const vt::endpoint_owner& o, const endpoint& ep) {
         return {o.type, o.options.routing_id, o.options.sndhwm, o.options.rcvhwm, o.mailbox, o.monitor,
-                o.endpoint_id, ep.uri};
+                o.endpoint_id, ep.uri, o.options.connect_routing_id};
     }
     // What the other end is told of this party when it attaches.
     std::shared_ptr<const attachment> as_peer() const {
@@ -60,7 +61,7 @@ struct party {
 
 // A ROUTER's connect is attached only once its peer is known (see the top of the file).
 bool attaches_early(const party& connector) noexcept {
-    return connector.type != socket_type::router;
+    return connector.type != socket_type::router || !connector.connect_routing_id.empty();
 }
 
 // Both sides of a new inproc connection see what a stream connection reports, so that
