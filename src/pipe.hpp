@@ -37,6 +37,9 @@
 
 namespace volley::detail {
 
+template <>
+struct relocatable<message> : std::true_type {}; // see spsc_queue.hpp
+
 class pipe_handler; // reactor.hpp
 
 // One direction of a pipe: frames from one writer thread to one reader thread.
