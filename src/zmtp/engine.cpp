@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -274,9 +275,7 @@ void engine::send_ping() noexcept {
             std::lock_guard lock(io_mutex_);
             heartbeat_timeout_timer_ = {};
             read_below_lowat(); // bytes of a large body the peer is still sending count as life
-            // While the socket's pipe is full we do not read, so the peer's PONG may sit
-            // unread: silence is ours then, and a slow consumer must not cost the connection.
-            if (state_ != state::closed && !failing_ && !input_paused_ && last_received_ < sent)
+            if (state_ != state::closed && !failing_ && last_received_ < sent && !silence_is_ours())
                 fail(errc::timed_out, "heartbeat: nothing from the peer within " + ms_text(timeout) + " of a PING");
         });
     }
@@ -285,6 +284,16 @@ void engine::send_ping() noexcept {
         std::lock_guard lock(io_mutex_);
         send_ping();
     });
+}
+
+bool engine::silence_is_ours() const noexcept {
+    // We did not read: the socket's pipe is full (input paused), or the socket's thread
+    // holds a frame for it, or bytes wait in the kernel, where the peer's PONG may sit
+    // behind them. A slow consumer, or a socket thread the scheduler kept off its CPU,
+    // must not cost the connection (and with it what the kernel holds for us).
+    if (input_paused_ || held_) return true;
+    int unread = 0;
+    return ::ioctl(fd_, FIONREAD, &unread) == 0 && unread > 0;
 }
 
 void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
@@ -308,7 +317,7 @@ void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
         ttl_timer_ = {};
         read_below_lowat();
         if (state_ == state::closed || failing_) return;
-        if (input_paused_) last_received_ = clock::now(); // silence is ours: see send_ping()
+        if (silence_is_ours()) last_received_ = clock::now();
         if (clock::now() - last_received_ >= peer_ttl_) {
             fail(errc::timed_out, "heartbeat: nothing from the peer within its TTL of " + ms_text(peer_ttl_));
             return;

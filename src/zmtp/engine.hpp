@@ -138,6 +138,9 @@ private:
     void set_events(bool in, bool out) noexcept;
     void send_ping() noexcept;
     void arm_ttl(std::chrono::milliseconds ttl) noexcept;
+    // True when the peer may have spoken and we did not listen (see send_ping()): its
+    // silence does not count against it.
+    bool silence_is_ours() const noexcept;
     void fail(errc code, std::string detail) noexcept;
     // Closes now on the reactor; from the socket's thread, marks the engine failed and
     // posts the close.
