@@ -103,6 +103,14 @@ void mailbox::drain_fd() noexcept {
     [[maybe_unused]] auto n = ::read(fd, &count, sizeof count);
 }
 
+void mailbox::raise_fd() noexcept {
+    sleeping_.store(false, std::memory_order_relaxed);
+    const int fd = signal_fd_.load(std::memory_order_acquire);
+    if (fd < 0) return;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+}
+
 void mailbox::take(std::vector<event>& out) noexcept {
     out.clear();
     std::lock_guard lock(mutex_);

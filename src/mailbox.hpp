@@ -90,6 +90,8 @@ public:
     void arm_fd() noexcept;
     // Owner: reads what signal_fd() holds, so that it is not readable until the next post.
     void drain_fd() noexcept;
+    // Owner: makes signal_fd() readable now, ending the arming: the owner is due to look.
+    void raise_fd() noexcept;
 
 private:
     void notify() noexcept;

@@ -12,6 +12,11 @@
 
 namespace volley::detail {
 
+namespace {
+// events(): re-checks in a row that found a change before it gives up arming (see there).
+constexpr int max_arm_rounds = 64;
+} // namespace
+
 socket_base::socket_base(context_core& ctx, socket_type type)
     : ctx_(ctx.shared_from_this()), type_(type), mailbox_(std::make_shared<mailbox>()),
       monitor_(std::make_shared<detail::monitor_queue>()) {
@@ -335,23 +340,43 @@ bool socket_base::can_send() noexcept {
 
 poll_events socket_base::events(poll_events interest) noexcept {
     if (closed_) return poll_events::err;
-    for (int round = 0; round < 2; ++round) {
+    // Until something is ready, or the socket is armed and its re-check found no change.
+    // Returning unarmed after a change (an attach, a pipe that filled meanwhile) would let
+    // the caller sleep through the next one: the change is looked at, then armed again.
+    for (int round = 0;; ++round) {
         if (mailbox_->pending()) process_mailbox();
         if (terminated_.load(std::memory_order_seq_cst)) return poll_events::err;
         run_timer();
         poll_events ready = poll_events::none;
+        // What a peer can change. Not what the pattern refuses for its state (a REQ asked
+        // to receive before it sent, or to send while it awaits a reply): only our own
+        // calls change that, and its pipes being readable or writable tells nothing.
+        poll_events peers_decide = poll_events::none;
         if (has(interest, poll_events::in)) {
             if (!prefetched_ && !receiving_message_) {
                 message m;
-                if (attempt_recv(m) == errc{}) prefetched_ = std::move(m);
+                const errc r = attempt_recv(m);
+                if (r == errc{})
+                    prefetched_ = std::move(m);
+                else if (r == errc::would_block)
+                    peers_decide = peers_decide | poll_events::in;
             }
             if (prefetched_ || receiving_message_) ready = ready | poll_events::in;
         }
-        if (has(interest, poll_events::out) && (sending_message_ || can_send())) ready = ready | poll_events::out;
-        if (ready != poll_events::none || round == 1) return ready;
-        if (!arm(interest)) return poll_events::none; // armed: readiness_fd() tells of the next change
+        if (has(interest, poll_events::out)) {
+            const watched_policy& w = watched_[static_cast<int>(direction::out)];
+            if (sending_message_ || can_send())
+                ready = ready | poll_events::out;
+            else if (w.policy != nullptr && !w.can_send(w.policy)) // its pipes are full
+                peers_decide = peers_decide | poll_events::out;
+        }
+        if (ready != poll_events::none) return ready;
+        if (!arm(peers_decide)) return poll_events::none; // armed: readiness_fd() tells of the next change
+        if (round == max_arm_rounds) { // changes keep coming (a flood the pattern drops): let the caller look again
+            mailbox_->raise_fd();
+            return poll_events::none;
+        }
     }
-    return poll_events::none;
 }
 
 bool socket_base::arm(poll_events interest) noexcept {

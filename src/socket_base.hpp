@@ -153,8 +153,8 @@ private:
     errc wait(direction dir, std::chrono::milliseconds timeout, Attempt&& attempt) noexcept;
     // recv's attempt: a frame events() took ahead, else the pattern's.
     errc attempt_recv(message& m) noexcept;
-    // Parks the watched policies of `interest` and arms the readiness fd; true when something
-    // became ready meanwhile (then nothing is armed).
+    // Arms the readiness fd and parks the watched policies of `interest` (the directions a
+    // peer can change); true when something changed meanwhile (then nothing is armed).
     bool arm(poll_events interest) noexcept;
     void run_timer() noexcept;
     void process_mailbox() noexcept;
