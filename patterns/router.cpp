@@ -8,6 +8,7 @@
 // router_mandatory the first fails with host_unreachable and the second
 // waits (sndtimeo) instead. A peer that disconnects loses what was queued
 // for it (RFC 28: "SHALL discard any messages it contains").
+#include "fence.hpp"
 #include "patterns.hpp"
 #include "policy/fair_queue.hpp"
 #include "policy/router_map.hpp"
@@ -66,13 +67,17 @@ private:
             if (to == nullptr && options().router_mandatory) return errc::host_unreachable;
             if (to != nullptr && options().router_mandatory && !to->writable()) {
                 to->park_writer(); // wake us when it has room (on_write_activated)
+                heavy_fence();     // the parking store before the re-check; see fence.hpp
                 if (!to->writable() || !to->unpark_writer()) {
                     waiting_ = to;
                     return errc::would_block;
                 }
             }
-            if (to != nullptr && !to->writable()) ++to->dropped; // full: the message is dropped
-            out_ = to != nullptr && to->writable() ? to : nullptr;
+            // Asked once: the reader may make room between two questions, and a message
+            // counted as dropped must not be delivered.
+            const bool room = to != nullptr && to->writable();
+            if (to != nullptr && !room) ++to->dropped; // full: the message is dropped
+            out_ = room ? to : nullptr;
             sending_ = m.more();
             m = message(); // the id frame is not sent
             return {};
