@@ -48,6 +48,11 @@ protected:
         std::erase(stalled_, &l);
     }
     void on_read_activated(link& l) override { drain(l); }
+    // A connect's link whose connection ended: its subscriber is gone, and the next connection
+    // tells its own subscriptions (libzmq's XPUB generates the unsubscriptions too).
+    void on_connection_lost(link& l) override {
+        subs_.remove_all(&l, [&](std::string_view topic) { unsubscribed(topic, true); });
+    }
     void on_write_activated(link&) override {}
 
     errc on_send(message& m) override {
@@ -62,8 +67,8 @@ protected:
     // Takes what peers sent while the pattern has room again.
     void resume() {
         while (!stalled_.empty() && room()) {
-            link* l = stalled_.back();
-            stalled_.pop_back();
+            link* l = stalled_.front(); // in the order they stalled: each gets its turn
+            stalled_.erase(stalled_.begin());
             drain(*l);
         }
     }
@@ -94,10 +99,11 @@ private:
             apply(l, m.data()[0] == std::byte{1}, m.view().substr(1));
             return;
         }
-        if (c != message::control::none) {
+        if (c == message::control::subscribe || c == message::control::cancel) {
             apply(l, c == message::control::subscribe, m.view());
             return;
         }
+        if (c != message::control::none) return; // not for a publisher
         in_message_ = m.more();
         peer_frame(std::move(m));
     }

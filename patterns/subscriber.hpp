@@ -31,7 +31,14 @@ protected:
         in_.terminated(l);
         out_.terminated(l);
     }
-    void on_hiccup(link& l) override { tell(l); } // a new connection knows nothing of us yet
+    // A new connection knows nothing of us yet: the reset marker voids the subscriptions still
+    // queued for the one that was lost (the engine drops them), then everything goes again.
+    void on_hiccup(link& l) override {
+        message reset;
+        reset.set_control(message::control::reset);
+        if (!l.write(reset)) ++l.dropped;
+        tell(l);
+    }
 
     // One subscription more / fewer, told to every peer.
     void subscribe(std::string_view topic) {

@@ -45,13 +45,15 @@ void session::connection_started(connection& c) noexcept {
 }
 
 pipe* session::connection_up(connection& c, peer_properties peer, std::shared_ptr<channel> ch,
-                             clock::time_point& drain_by) noexcept {
+                             clock::time_point& drain_by, bool& reconnected) noexcept {
+    reconnected = false;
     if (ended_ || &c != connection_) return nullptr;
     peer.known = true;
     if (pipe_ == nullptr) {
         if (!open_pipe(std::move(peer))) return nullptr;
     } else if (had_connection_) {
         pipe_->hiccup(); // a reconnect on a kept pipe: the socket tells the new peer its state again
+        reconnected = true;
     }
     had_connection_ = true;
     up_ = true;

@@ -87,8 +87,10 @@ public:
     // attached now, or the one kept from before), or nullptr when it must close (the
     // session is over, or out of memory). `drain_by` is set when the socket already
     // closed (or the endpoint stopped): deliver what is queued until then, then close.
+    // `reconnected`: the pipe is kept from an earlier connection (the socket is told with a
+    // hiccup, and answers what it must tell again behind a reset marker).
     pipe* connection_up(connection& c, peer_properties peer, std::shared_ptr<channel> ch,
-                        clock::time_point& drain_by) noexcept;
+                        clock::time_point& drain_by, bool& reconnected) noexcept;
     // It closed (whether it got up or not): `why` and `detail` say why, for a retry's
     // monitor event. The session may end here (then the owner hears session_ended()).
     void connection_down(connection& c, std::error_code why, std::string detail) noexcept;

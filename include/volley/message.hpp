@@ -87,7 +87,9 @@ public:
     /// into ZMTP SUBSCRIBE / CANCEL commands (or the ZMTP 3.0 0x01 / 0x00 messages) and
     /// back; inproc passes them as they are. Applications meet them only through XPUB and
     /// XSUB, as the 0x01 / 0x00-prefixed messages libzmq uses.
-    enum class control : std::uint8_t { none = 0, subscribe = 1, cancel = 2 };
+    /// (reset: volley's own marker on a reconnect, never on the wire: subscriptions queued before
+    /// it were meant for the connection that was lost; the socket's full resend follows it.)
+    enum class control : std::uint8_t { none = 0, subscribe = 1, cancel = 2, reset = 3 };
     control control_kind() const noexcept { return static_cast<control>((flags_ >> 1) & 3); }
     void set_control(control c) noexcept {
         flags_ = static_cast<std::uint8_t>((flags_ & ~std::uint8_t{6}) | (static_cast<std::uint8_t>(c) << 1));

@@ -227,12 +227,16 @@ bool engine::handle_ready(std::span<const std::byte> data) noexcept {
 
 void engine::on_established(peer_properties peer) noexcept {
     clock::time_point drain_by = clock::time_point::max();
+    bool reconnected = false;
     std::shared_ptr<engine> self;
     try {
         self = shared_from_this();
     } catch (const std::bad_weak_ptr&) {
     }
-    pipe_ = session_->connection_up(*this, std::move(peer), self, drain_by);
+    pipe_ = session_->connection_up(*this, std::move(peer), self, drain_by, reconnected);
+    // A subscriber's kept pipe may still hold subscriptions meant for the lost connection; the
+    // socket resends them all behind a reset marker, and those before it must not go.
+    awaiting_reset_ = reconnected && (info_->type == socket_type::sub || info_->type == socket_type::xsub);
     if (pipe_ == nullptr) {
         fail(errc::protocol_error, "the socket cannot take the connection (closed, or out of memory)");
         return;

@@ -172,6 +172,7 @@ private:
     bool pumping_ = false;       // pump_output() is running (flush() does not start it again)
     bool encoding_message_ = false; // the encoder holds the first frames of a message, not its last
     bool direct_message_ = false;   // the socket's thread: try_send took the first frames of a message
+    bool awaiting_reset_ = false;   // subscriptions are dropped until the socket's reset marker
 
     std::mutex io_mutex_;
     std::uint64_t next_poll_ticks_ = 0;   // the socket's thread only

@@ -71,6 +71,11 @@ void engine::encode(message&& m) {
         encoder_.add(std::move(m), false);
         return;
     }
+    if (c == message::control::reset) { // never on the wire: see awaiting_reset_
+        awaiting_reset_ = false;
+        return;
+    }
+    if (awaiting_reset_) return; // queued for the lost connection: the socket resends it
     const bool subscribe = c == message::control::subscribe;
     if (peer_minor_ >= 1)
         encoder_.add(zmtp::make_subscription(subscribe, m.view()), true);
