@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace support {
 
@@ -108,3 +109,32 @@ connected_pair pair_up(volley::context& ctx, volley::socket_type ta, volley::soc
 }
 
 } // namespace support
+
+// Multipart messages print as {"frame", "frame"}, non-printable bytes escaped.
+namespace doctest {
+template <>
+struct StringMaker<std::vector<std::string>> {
+    static String convert(const std::vector<std::string>& frames) {
+        std::string out = "{";
+        for (std::size_t i = 0; i < frames.size(); ++i) {
+            out += i == 0 ? "\"" : ", \"";
+            for (unsigned char c : frames[i].substr(0, 64)) {
+                if (c >= 0x20 && c < 0x7f) {
+                    out += static_cast<char>(c);
+                } else {
+                    char hex[5];
+                    std::snprintf(hex, sizeof hex, "\\x%02x", c);
+                    out += hex;
+                }
+            }
+            out += frames[i].size() > 64 ? "...\"" : "\"";
+        }
+        return (out + "}").c_str();
+    }
+};
+} // namespace doctest
+
+// Test names read "...<tcp>", the same in every file of a test binary.
+TYPE_TO_STRING_AS("inproc", support::inproc_scheme);
+TYPE_TO_STRING_AS("ipc", support::ipc_scheme);
+TYPE_TO_STRING_AS("tcp", support::tcp_scheme);
