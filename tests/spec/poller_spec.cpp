@@ -80,8 +80,13 @@ TEST_CASE_TEMPLATE_DEFINE("events() reports out until the high-water mark, and a
     support::expect_event(mq, event_type::handshake_succeeded);
     CHECK(has(push.events(), poll_events::out));
     CHECK_FALSE(has(pull.events(poll_events::out), poll_events::out)); // PULL never sends
+    // Fill every queue on the way (the pipes and, on a stream, the kernel's buffers): until
+    // a send finds no room for a while. A send that fails at once may only have met a pipe
+    // the I/O thread had not yet drained into the kernel.
+    push.set(opt::sndtimeo, 200ms);
+    const std::string body(16 * 1024, 'm');
     int sent = 0;
-    while (sent < 100'000 && push.send("m", send_flags::dontwait).ok()) ++sent;
+    while (sent < 100'000 && push.send(body).ok()) ++sent;
     CHECK(sent < 100'000); // the queues filled
     CHECK_FALSE(has(push.events(poll_events::out), poll_events::out));
     poller p;
