@@ -36,7 +36,7 @@ protected:
     void on_hiccup(link& l) override {
         message reset;
         reset.set_control(message::control::reset);
-        if (!l.write(reset)) ++l.dropped;
+        (void)l.write(reset, true); // past the HWM: lost, it would void every later subscription
         tell(l);
     }
 

@@ -33,8 +33,9 @@ public:
 
     // Sends one frame toward the peer: through the channel when nothing of this link's
     // output waits in the pipe and the connection takes it, else into the pipe. False at
-    // the high-water mark (first frame only) or once the peer is gone.
-    bool write(message& m) {
+    // the high-water mark (first frame only; never for a one-frame marker sent `past_hwm`,
+    // which changes how the connection reads what follows) or once the peer is gone.
+    bool write(message& m, bool past_hwm = false) {
         if (direct_) { // earlier frames of this message went through the channel
             direct_ = m.more();
             return channel_.cached()->try_send(m, false); // always takes the rest of a message
@@ -46,7 +47,7 @@ public:
                 return true;
             }
         }
-        return pipe_.write(m);
+        return pipe_.write(m, past_hwm);
     }
     bool writable() noexcept { return direct_ || pipe_.writable(); }
     // Drops the frames of an unfinished message (those the channel took, it drops itself

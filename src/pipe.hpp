@@ -52,10 +52,11 @@ public:
     // ---- writer thread ----
 
     // Queues frame `m` (moved from on success). Only the first frame of a message checks
-    // the high-water mark; later frames of a message that was let in always succeed.
+    // the high-water mark (unless `past_hwm`: a marker that must not be lost to it); later
+    // frames of a message that was let in always succeed.
     // The message becomes visible to the reader with its last frame.
-    write_status write(message& m) {
-        if (!in_message_ && !below_hwm()) return write_status::full;
+    write_status write(message& m, bool past_hwm = false) {
+        if (!past_hwm && !in_message_ && !below_hwm()) return write_status::full;
         const bool more = m.more();
         queue_.push(std::move(m));
         in_message_ = more;
@@ -169,9 +170,10 @@ class pipe {
 public:
     // ---- data plane (owner thread) ----
 
-    // Writes one frame towards the peer; false at the high-water mark (first frame only)
-    // and, for every frame, once the peer is known to be gone (mark_write_closed()).
-    bool write(message& m);
+    // Writes one frame towards the peer; false at the high-water mark (first frame only,
+    // and not when `past_hwm`) and, for every frame, once the peer is known to be gone
+    // (mark_write_closed()).
+    bool write(message& m, bool past_hwm = false);
     bool writable() noexcept { return !write_closed_ && out().writable(); }
     // True when everything written to the peer has been read by it (see flow::drained).
     bool out_drained() const noexcept { return out().drained(); }
@@ -264,9 +266,9 @@ inline flow& pipe::in() noexcept { return pair_->flows_[1 - side_]; }
 inline const flow& pipe::in() const noexcept { return pair_->flows_[1 - side_]; }
 inline bool pipe::reading_message() const noexcept { return in().reading_message(); }
 
-inline bool pipe::write(message& m) {
+inline bool pipe::write(message& m, bool past_hwm) {
     if (write_closed_) return false;
-    const auto st = out().write(m);
+    const auto st = out().write(m, past_hwm);
     if (st == flow::write_status::full) return false;
     if (st == flow::write_status::ok_wake_reader) post_to_peer(event_kind::read_activated);
     return true;
