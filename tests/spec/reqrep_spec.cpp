@@ -11,6 +11,7 @@
 // a connection ends only after all it carried is queued at the receiver, so
 // no sleep stands in for "the bytes have crossed". inproc delivers into the
 // pipe at send, so it needs no such barrier.
+#include "spec_support.hpp"
 #include "support/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -25,89 +26,10 @@
 #include <vector>
 
 using namespace volley;
+using namespace spec;
 using namespace std::chrono_literals;
 
 namespace {
-
-using strings = std::vector<std::string>;
-using all_schemes = std::tuple<support::inproc_scheme, support::ipc_scheme, support::tcp_scheme>;
-
-// The bound of every wait that is expected to succeed.
-constexpr std::chrono::milliseconds patience{5000};
-
-// A socket whose monitor records from its first endpoint on, with bounded blocking calls
-// and a short reconnect interval (a restarted peer is found again at once).
-struct node {
-    volley::socket s;
-    volley::monitor m;
-    node(context& ctx, socket_type type) : s(ctx, type), m(s.monitor()) {
-        s.set(opt::rcvtimeo, patience);
-        s.set(opt::sndtimeo, patience);
-        s.set(opt::reconnect_ivl, 10ms);
-    }
-};
-
-// Binds `n` where the scheme says and returns the endpoint to connect to.
-template <class Scheme>
-std::string bind_node(node& n) {
-    n.s.bind(Scheme::bind_endpoint());
-    return n.s.last_endpoint();
-}
-
-// An endpoint nobody listens on yet, which can be bound later.
-template <class Scheme>
-std::string unbound_endpoint() {
-    if constexpr (std::is_same_v<Scheme, support::tcp_scheme>)
-        return support::unused_tcp_endpoint();
-    else
-        return Scheme::bind_endpoint();
-}
-
-// Connects `client` to `server` (bound at `ep`) and returns once both ends are past the handshake.
-void join(node& client, node& server, const std::string& ep) {
-    client.s.connect(ep);
-    support::expect_event(client.m, event_type::handshake_succeeded);
-    support::expect_event(server.m, event_type::handshake_succeeded);
-}
-
-// Over a stream, waits until `n` connections of the monitored socket have ended: whatever
-// their peers sent before closing is then queued at this socket. inproc: already there.
-template <class Scheme>
-void await_disconnects(const volley::monitor& m, int n) {
-    if constexpr (Scheme::stream)
-        for (int i = 0; i < n; ++i) support::expect_event(m, event_type::disconnected);
-}
-
-multipart frames_of(const strings& fs) {
-    multipart m;
-    for (const auto& f : fs) m.emplace_back(std::string_view(f));
-    return m;
-}
-
-strings texts(const multipart& m) {
-    strings out;
-    for (const auto& f : m) out.push_back(f.to_string());
-    return out;
-}
-
-void send_frames(volley::socket& s, const strings& fs) {
-    const auto r = s.send(frames_of(fs));
-    REQUIRE_MESSAGE(r.ok(), "send failed: " << r.error_code().message());
-}
-
-strings recv_frames(volley::socket& s) {
-    auto got = s.recv_multipart();
-    REQUIRE_MESSAGE(got.ok(), "recv failed: " << got.error_code().message());
-    return texts(*got);
-}
-
-// One recv with rcvtimeo `t`, the result as it is.
-recv_multipart_result recv_within(volley::socket& s, std::chrono::milliseconds t) {
-    s.set(opt::rcvtimeo, t);
-    auto got = s.recv_multipart();
-    s.set(opt::rcvtimeo, patience);
-    return got;
-}
 
 // Receives until a message whose last frame is `body` comes (skipping resent copies of
 // earlier requests) and returns it.
@@ -134,17 +56,6 @@ std::pair<std::size_t, strings> recv_any(const std::vector<volley::socket*>& soc
     return {socks.size(), {}};
 }
 
-// Polls `pred` until it holds, for at most `patience` (a state with no event to wait for).
-template <class Pred>
-bool eventually(Pred&& pred) {
-    const auto start = std::chrono::steady_clock::now();
-    while (!pred()) {
-        if (support::ms_since(start) > patience.count()) return false;
-        std::this_thread::yield();
-    }
-    return true;
-}
-
 std::size_t peers_with_id(volley::socket& s, const std::string& id) {
     const auto ps = s.peers();
     return static_cast<std::size_t>(
@@ -155,19 +66,6 @@ std::uint64_t dropped_for(volley::socket& s, const std::string& id) {
     for (const auto& p : s.peers())
         if (p.routing_id == id) return p.dropped;
     return 0;
-}
-
-// A frame of `size` bytes whose text starts with the number `n` and a '|'.
-message numbered(int n, std::size_t size = 16 * 1024) {
-    const std::string head = std::to_string(n) + "|";
-    message m(std::max(size, head.size()));
-    std::memset(m.data(), 'x', m.size());
-    std::memcpy(m.data(), head.data(), head.size());
-    return m;
-}
-
-int number_of(std::string_view text) {
-    return std::stoi(std::string(text.substr(0, text.find('|'))));
 }
 
 // ROUTER's form of a numbered message: the peer's id, then the numbered frame.
@@ -196,29 +94,6 @@ int send_until_full(volley::socket& s, int first, Send&& send, std::chrono::mill
     s.set(opt::sndtimeo, patience);
     REQUIRE_MESSAGE(last == errc::timed_out, "the sends never filled the queues (" << i - first << " went)");
     return i;
-}
-
-// Receives numbered messages (their last frame numbered) until none comes within `quiet`.
-std::vector<int> drain_numbers(volley::socket& s, std::chrono::milliseconds quiet = 500ms) {
-    std::vector<int> got;
-    for (;;) {
-        auto m = recv_within(s, quiet);
-        if (!m.ok()) {
-            REQUIRE(m.error() == errc::timed_out);
-            return got;
-        }
-        got.push_back(number_of(m->back().view()));
-    }
-}
-
-// Receives exactly `count` numbered messages and checks they are first, first + 1, ...
-void expect_numbers(volley::socket& s, int first, int count) {
-    for (int i = first; i < first + count; ++i) {
-        auto m = s.recv_multipart();
-        REQUIRE_MESSAGE(m.ok(), "message " << i << " of [" << first << ", " << first + count << ") did not come");
-        const int n = number_of(m->back().view());
-        REQUIRE_MESSAGE(n == i, "expected message " << i << ", got " << n);
-    }
 }
 
 } // namespace

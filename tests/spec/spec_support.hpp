@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: MPL-2.0
-// What the spec suites of PUSH/PULL (RFC 30) and PAIR (RFC 31) share: a
-// socket with its monitor and bounded waits, joining peers on monitor events,
-// multipart helpers, and numbered messages for filling queues up to their
-// high-water marks.
+// What the spec suites of REQ/REP (RFC 28), PUSH/PULL (RFC 30) and PAIR
+// (RFC 31) share, so that they read alike: a socket with its monitor and
+// bounded waits, joining peers on monitor events, multipart helpers, and
+// numbered messages for filling queues up to their high-water marks.
 //
-// It follows reqrep_spec.cpp's helpers (which stay private to that file), so
-// the suites read alike. Every wait is bounded: rcvtimeo / sndtimeo set to
-// `patience`, monitor events through support::expect_event. Over a stream,
-// "what a peer sent is queued here" is known when its connection has ended
-// (await_disconnects): a connection ends only after all it carried was read
-// off the wire. inproc delivers into the pipe at send, so it needs no barrier.
+// Every wait is bounded: rcvtimeo / sndtimeo set to `patience`, monitor
+// events through support::expect_event. Over a stream, "what a peer sent is
+// queued here" is known when its connection has ended (await_disconnects):
+// a connection ends only after all it carried was read off the wire. inproc
+// delivers into the pipe at send, so it needs no barrier.
 #pragma once
 
 #include "support/test_support.hpp"
@@ -24,8 +23,6 @@
 #include <tuple>
 #include <type_traits>
 #include <vector>
-
-
 
 namespace spec {
 
