@@ -12,17 +12,6 @@ public:
     using subscriber::subscriber;
 
 private:
-    std::error_code on_action(option_id id) override {
-        try {
-            if (id == option_id::subscribe)
-                subscribe(options().subscribe);
-            else
-                unsubscribe(options().unsubscribe);
-        } catch (const std::bad_alloc&) {
-            return std::make_error_code(std::errc::not_enough_memory);
-        }
-        return {};
-    }
     errc on_send(message&) override { return errc::not_supported; }
 };
 

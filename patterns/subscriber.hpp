@@ -22,6 +22,18 @@ public:
     subscriber(context_core& ctx, socket_type type) : socket_base(ctx, type) { watch(direction::in, in_); }
 
 protected:
+    // opt::subscribe / opt::unsubscribe, on SUB and XSUB alike.
+    std::error_code on_action(option_id id) override {
+        try {
+            if (id == option_id::subscribe)
+                subscribe(options().subscribe);
+            else
+                unsubscribe(options().unsubscribe);
+        } catch (const std::bad_alloc&) {
+            return std::make_error_code(std::errc::not_enough_memory);
+        }
+        return {};
+    }
     void on_attach(link& l) override {
         in_.attach(l);
         out_.attach(l);

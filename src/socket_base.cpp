@@ -205,6 +205,19 @@ void socket_base::on_write_activated(link& l) {
     if (w.policy != nullptr && l.out_slot != link::npos) w.activated(w.policy, l);
 }
 
+template <class Hook>
+void socket_base::guarded(pipe& p, Hook&& hook) noexcept {
+    try {
+        hook();
+    } catch (const std::exception&) {
+        // A pattern hook that ran out of memory (a subscription, a routing id, a notice)
+        // left the link's state in the pattern incomplete: the link goes, and its peer sees
+        // the connection close (a connect's peer then finds the endpoint gone, as after
+        // disconnect). `p` outlives the link: the caller holds a reference.
+        if (link* l = owner_of(p)) drop(*l);
+    }
+}
+
 void socket_base::process_mailbox() noexcept {
     mailbox_->take(events_);
     for (event& e : events_) {
@@ -214,14 +227,16 @@ void socket_base::process_mailbox() noexcept {
             continue;
         }
         if (link* l = owner_of(p)) {
-            switch (e.kind) {
-            case event_kind::read_activated: on_read_activated(*l); break;
-            case event_kind::write_activated: on_write_activated(*l); break;
-            case event_kind::peer_closed: peer_closed(*l); break;
-            case event_kind::hiccup: on_hiccup(*l); break;
-            case event_kind::connection_lost: on_connection_lost(*l); break;
-            case event_kind::attach: break;
-            }
+            guarded(p, [&] {
+                switch (e.kind) {
+                case event_kind::read_activated: on_read_activated(*l); break;
+                case event_kind::write_activated: on_write_activated(*l); break;
+                case event_kind::peer_closed: peer_closed(*l); break;
+                case event_kind::hiccup: on_hiccup(*l); break;
+                case event_kind::connection_lost: on_connection_lost(*l); break;
+                case event_kind::attach: break;
+                }
+            });
         }
         p.release(); // the event's reference
     }
@@ -251,7 +266,7 @@ void socket_base::attach(pipe& p, std::uint64_t endpoint_id, std::shared_ptr<con
     p.owner_slot = static_cast<std::uint32_t>(links_.size());
     links_.push_back(std::move(owned));
     p.add_ref(); // on_attach may drop the link, which releases the pipe
-    on_attach(l);
+    guarded(p, [&] { on_attach(l); });
     if (owner_of(p) == &l && p.peer_closed()) peer_closed(l);
     p.release();
 }

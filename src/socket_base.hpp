@@ -158,6 +158,10 @@ private:
     bool arm(poll_events interest) noexcept;
     void run_timer() noexcept;
     void process_mailbox() noexcept;
+    // Runs a pattern hook about the link of pipe end `p`; a hook that throws (out of
+    // memory: hooks may allocate) costs that link, never the process (noexcept callers).
+    template <class Hook>
+    void guarded(pipe& p, Hook&& hook) noexcept;
     void attach(pipe& p, std::uint64_t endpoint_id, std::shared_ptr<const attachment> a) noexcept;
     void peer_closed(link& l) noexcept;
     void reap_draining() noexcept;

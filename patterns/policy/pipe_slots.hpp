@@ -23,10 +23,10 @@ public:
     Pipe* operator[](std::size_t i) const noexcept { return pipes_[i]; }
     bool is_active(const Pipe& p) const noexcept { return p.*Slot < active_; }
 
-    // Adds `p` as active.
+    // Adds `p` as active. Throws std::bad_alloc, having changed nothing.
     void add(Pipe& p) {
-        p.*Slot = static_cast<std::uint32_t>(pipes_.size());
         pipes_.push_back(&p);
+        p.*Slot = static_cast<std::uint32_t>(pipes_.size() - 1);
         activate(p);
     }
     // Moves `p` into the active range (no-op when it is there).
@@ -57,8 +57,9 @@ public:
         }
         return any;
     }
-    // Removes `p`.
+    // Removes `p` (nothing when it was never added, or its add() failed).
     void remove(Pipe& p) noexcept {
+        if (p.*Slot == npos) return;
         std::size_t i = p.*Slot;
         if (i < active_) {
             --active_;
