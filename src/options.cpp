@@ -19,6 +19,7 @@ bool never(const int&) { return false; }
 bool non_negative(const int& v) { return v >= 0; }
 bool tristate(const int& v) { return v >= -1 && v <= 1; }
 bool minus_one_or_more(const int& v) { return v >= -1; }
+bool buffer_size(const int& v) { return v == -1 || v > 0; }
 // Deadlines (linger, timeouts) may be any length: deadline_after() saturates. Intervals that
 // arm reactor timers stay within libzmq's int range, so that doubling one cannot overflow.
 constexpr long long max_interval_ms = std::numeric_limits<int>::max();
@@ -67,6 +68,8 @@ auto with_field(option_id id, Fn&& fn) {
     case option_id::tcp_keepalive_cnt: return fn(field<int>{&o::tcp_keepalive_cnt, minus_one_or_more});
     case option_id::tcp_keepalive_intvl: return fn(field<int>{&o::tcp_keepalive_intvl, minus_one_or_more});
     case option_id::ipv6: return fn(field<bool>{&o::ipv6, any_bool});
+    case option_id::sndbuf: return fn(field<int>{&o::sndbuf, buffer_size});
+    case option_id::rcvbuf: return fn(field<int>{&o::rcvbuf, buffer_size});
     case option_id::input_budget: return fn(field<std::int64_t>{&o::input_budget, size_or_unlimited});
     case option_id::subscribe: return fn(field<std::string>{&o::subscribe, any_string});
     case option_id::unsubscribe: return fn(field<std::string>{&o::unsubscribe, any_string});

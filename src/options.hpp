@@ -40,6 +40,8 @@ struct socket_options {
     int tcp_keepalive_cnt = -1;
     int tcp_keepalive_intvl = -1;
     bool ipv6 = false;
+    int sndbuf = -1; // -1: the transport's default (see stream_family::default_send_buffer)
+    int rcvbuf = -1;
 
     // Validates and stores one option; leaves the value unchanged on error.
     std::error_code set(option_id id, const option_value& value) noexcept;

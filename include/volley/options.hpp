@@ -21,6 +21,7 @@ enum class option_id {
     reconnect_ivl, reconnect_ivl_max, handshake_ivl, maxmsgsize,
     heartbeat_ivl, heartbeat_timeout, heartbeat_ttl,
     tcp_keepalive, tcp_keepalive_idle, tcp_keepalive_cnt, tcp_keepalive_intvl, ipv6,
+    sndbuf, rcvbuf,
     input_budget,
     subscribe, unsubscribe, xpub_verbose,
     req_relaxed, req_correlate, req_resend_ivl,
@@ -99,6 +100,16 @@ inline constexpr option<int, detail::option_id::tcp_keepalive_intvl> tcp_keepali
 /// Let tcp:// wildcards and host names use IPv6 too (default false: IPv4 only, as libzmq).
 /// An explicit IPv6 address ("tcp://[::1]:5555") works either way.
 inline constexpr option<bool, detail::option_id::ipv6> ipv6{};
+/// Kernel send buffer of each tcp or ipc connection, in bytes (SO_SNDBUF; the kernel caps it
+/// at net.core.wmem_max). Default -1: the transport's choice: over tcp the kernel's own
+/// (which grows the buffer with the connection's needs), over ipc 1 MiB, where a unix
+/// socket's 208 KiB default splits a large message into many hand-offs between the two
+/// processes. Applies to connections made after it is set.
+inline constexpr option<int, detail::option_id::sndbuf> sndbuf{};
+/// Kernel receive buffer of each tcp connection, in bytes (SO_RCVBUF, capped at
+/// net.core.rmem_max; default -1: the kernel's). A unix socket has no receive buffer of its
+/// own (the sender's buffer bounds what is in flight), so over ipc this does nothing.
+inline constexpr option<int, detail::option_id::rcvbuf> rcvbuf{};
 
 // ---- patterns ----
 

@@ -48,7 +48,7 @@ void connector::attempt() noexcept {
         retry({errno, std::system_category()}, std::string("socket() failed: ") + std::strerror(errno));
         return;
     }
-    family_.tune(fd_, info_->options);
+    prepare_connection(family_, fd_, info_->options);
     if (::connect(fd_, peer.get(), peer.length) == 0) {
         connected();
         return;

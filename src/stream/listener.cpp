@@ -43,7 +43,7 @@ void listener::on_io(std::uint32_t) noexcept {
             backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] { resume_accepting(); });
             return;
         }
-        family_.tune(cfd, info_->options);
+        prepare_connection(family_, cfd, info_->options);
         emit(info_->monitor, event_type::accepted, info_->endpoint);
         std::shared_ptr<session> sess;
         std::shared_ptr<engine> e;

@@ -22,6 +22,13 @@ struct resolved_address {
     int family() const noexcept { return storage.ss_family; }
 };
 
+class stream_family;
+
+// Sets up a new connection's descriptor: the kernel buffers (the options, or the family's
+// defaults), then the family's own tuning. Never fails the connection: a refused setting
+// leaves the kernel's value.
+void prepare_connection(const stream_family& family, int fd, const socket_options& o) noexcept;
+
 class stream_family {
 public:
     virtual ~stream_family() = default;
@@ -36,6 +43,8 @@ public:
     virtual std::string to_uri(const resolved_address& a) const = 0;
     // Options for a new connection (TCP_NODELAY, keep-alive). Must not fail the connection.
     virtual void tune(int fd, const socket_options& o) const noexcept = 0;
+    // SO_SNDBUF for a connection whose opt::sndbuf is -1; -1 leaves the kernel's.
+    virtual int default_send_buffer() const noexcept { return -1; }
     // Before bind: clear what a dead process left behind (ipc: a stale socket file).
     virtual std::error_code prepare_bind(const resolved_address& a) const = 0;
     // After the listening socket is closed (ipc: remove its file).

@@ -177,6 +177,13 @@ stream_handle::~stream_handle() {
 
 } // namespace
 
+void prepare_connection(const stream_family& family, int fd, const socket_options& o) noexcept {
+    const int send = o.sndbuf != -1 ? o.sndbuf : family.default_send_buffer();
+    if (send != -1) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send, sizeof send);
+    if (o.rcvbuf != -1) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o.rcvbuf, sizeof o.rcvbuf);
+    family.tune(fd, o);
+}
+
 std::unique_ptr<volley::transport::transport> make_stream_transport(context_core& ctx,
                                                                     std::unique_ptr<stream_family> family) {
     // Shared, so that handles and reactor tasks can outlive the registry's reference.

@@ -84,6 +84,11 @@ public:
     std::string to_uri(const resolved_address& a) const override { return "ipc://" + path_of(a); }
 
     void tune(int, const socket_options&) const noexcept override {}
+    // A unix socket's default (net.core.wmem_default, 208 KiB here) cuts a 1 MiB message into
+    // five writes, each waiting for the reader to drain the last: measured here, 1 MiB
+    // messages went 10-20% faster with 1 MiB (more buys nothing, 4 MiB was slower: the data
+    // in flight stops fitting the caches). The kernel caps it at net.core.wmem_max.
+    int default_send_buffer() const noexcept override { return 1 << 20; }
 
     std::error_code prepare_bind(const resolved_address& a) const override {
         if (is_abstract(a)) return {};
