@@ -44,6 +44,7 @@ public:
             const bool more = m.more();
             if (channel* c = current_channel(); c != nullptr && c->try_send(m, clock_.burst())) {
                 direct_ = more;
+                clock_.went_direct();
                 return true;
             }
         }

@@ -92,18 +92,18 @@ errc socket_base::send(message& m, bool dontwait) noexcept {
     if (closed_) return errc::closed;
     const bool more = m.more();
     // The rest of a message already let in never waits and never fails. The send clock
-    // times whole messages (only sockets with connections pay for it).
+    // judges whole messages (only sockets with connections pay for it).
     errc r;
     if (sending_message_) {
         r = on_send(m);
     } else {
-        if (send_clock_.used) send_clock_.started = fast_clock::now();
+        if (send_clock_.used) send_clock_.begin();
         r = wait(direction::out, dontwait ? std::chrono::milliseconds(0) : options_.sndtimeo,
                  [&] { return on_send(m); });
     }
     if (r != errc{}) return r;
     sending_message_ = more;
-    if (!more && send_clock_.used) send_clock_.last_return = fast_clock::now();
+    if (!more && send_clock_.used) send_clock_.end();
     return r;
 }
 
