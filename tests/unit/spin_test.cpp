@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MPL-2.0
+// The adaptive spin budget on its own: how long a blocked call polls before
+// sleeping, after waits that a spin caught and waits that ended in sleep.
+#include "spin.hpp"
+
+#include <doctest/doctest.h>
+
+using volley::detail::spin_budget;
+using namespace std::chrono_literals;
+
+TEST_CASE("a fresh budget spins the whole max, its first phase relax_max") {
+    spin_budget b;
+    CHECK(b.current() == spin_budget::max);
+    CHECK(b.relax() == spin_budget::relax_max);
+}
+
+TEST_CASE("a wait under twice max that slept puts the spin back to max") {
+    spin_budget b;
+    b.slept(10ms); // long: halved
+    REQUIRE(b.current() == spin_budget::max / 2);
+    b.slept(2 * spin_budget::max - 1ns); // a longer spin might have saved that sleep
+    CHECK(b.current() == spin_budget::max);
+}
+
+TEST_CASE("waits of twice max or more halve the spin down to min, and a hit doubles it back") {
+    spin_budget b;
+    b.slept(10ms);
+    CHECK(b.current() == spin_budget::max / 2);
+    for (int i = 0; i < 20; ++i) b.slept(1s); // an idle socket
+    CHECK(b.current() == spin_budget::min);
+    b.hit_relaxing();
+    CHECK(b.current() == 2 * spin_budget::min);
+    for (int i = 0; i < 20; ++i) b.hit_relaxing();
+    CHECK(b.current() == spin_budget::max);
+}
+
+TEST_CASE("hits found only by yielding shorten the first phase, hits found relaxing lengthen it") {
+    spin_budget b;
+    for (int i = 0; i < 20; ++i) b.hit_yielding();
+    CHECK(b.relax() == spin_budget::relax_min);
+    b.hit_relaxing();
+    CHECK(b.relax() == 2 * spin_budget::relax_min);
+    for (int i = 0; i < 20; ++i) b.hit_relaxing();
+    CHECK(b.relax() == spin_budget::relax_max);
+}
