@@ -7,6 +7,7 @@
 
 #include "body_pool.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <new>
 
@@ -33,6 +34,7 @@ using detail::header_size;
 namespace body_pool = detail::body_pool;
 
 message::message(std::size_t size) {
+    static_assert(offsetof(message, u_) + short_inline <= 64, "a short message lies in the first cache line");
     reset_inline(size <= inline_capacity ? size : 0);
     if (size <= inline_capacity) return;
     if (size > SIZE_MAX - header_size) throw std::bad_alloc(); // header_size + size would wrap

@@ -38,7 +38,9 @@
 namespace volley::detail {
 
 template <>
-struct relocatable<message> : std::true_type {}; // see spsc_queue.hpp
+struct relocatable<message> : std::true_type { // see spsc_queue.hpp
+    static void move(message* to, const message* from) noexcept { message::relocate(to, from); }
+};
 
 class pipe_handler; // reactor.hpp
 

@@ -29,6 +29,8 @@ namespace volley::detail {
 // The queue's reader then takes an item without writing its slot, so the slot's cache line
 // stays clean and the writer, reusing the slot later, need not pull it back from the
 // reader's core: measured, that store was 40% of PUSH's send at 64 B.
+// A specialisation provides `static void move(T* to, const T* from) noexcept`, which copies
+// the bytes that hold the value (all of them, or fewer when the type knows better).
 template <class T>
 struct relocatable : std::false_type {};
 
@@ -109,7 +111,7 @@ public:
         T* s = r_chunk_->slot(r_pos_++);
         if constexpr (relocatable<T>::value) {
             out.~T();
-            std::memcpy(static_cast<void*>(&out), static_cast<const void*>(s), sizeof(T)); // s is abandoned
+            relocatable<T>::move(&out, s); // s is abandoned
         } else {
             out = std::move(*s);
             s->~T();

@@ -72,13 +72,13 @@ inline constexpr option<std::chrono::milliseconds, detail::option_id::handshake_
 /// stops a peer from growing an unfinished multipart message without end.
 inline constexpr option<std::int64_t, detail::option_id::maxmsgsize> maxmsgsize{};
 /// The memory one connection may hold for a message it has not finished receiving, in
-/// bytes (default 64 MiB; -1 = no limit). Each frame counts its body and 64 bytes of
-/// bookkeeping (the body only when it is over 56 bytes), the frame being read included,
+/// bytes (default 64 MiB; -1 = no limit). Each frame counts its body and 128 bytes of
+/// bookkeeping (the body only when it is over 120 bytes), the frame being read included,
 /// so it bounds both one large frame and a message of endless small ones, whatever
 /// maxmsgsize says. A peer that goes past it is disconnected (monitor: disconnected,
 /// errc::message_too_large, "... exceeds input_budget ..."), and nothing of that message
 /// is delivered. Raise it to receive larger messages (a 1 GiB message needs at least
-/// 1 GiB + 64 bytes per frame). With N connections a listener holds at most N times this
+/// 1 GiB + 128 bytes per frame). With N connections a listener holds at most N times this
 /// for unfinished input, on top of what its queues hold (rcvhwm whole messages each).
 /// libzmq has no such bound: there, a peer can grow one endless message until memory runs out.
 inline constexpr option<std::int64_t, detail::option_id::input_budget> input_budget{};

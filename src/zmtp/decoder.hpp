@@ -55,7 +55,8 @@ public:
     //   each frame alone); and the memory the unfinished message holds, each frame costing
     //   frame_cost besides a body too large to live inside it, at most 2 x max_message +
     //   1 KiB: so a peer cannot hold memory with endless empty frames, while a message of
-    //   frames of 64 bytes or more meets only the body bound.
+    //   frames of 64 bytes or more (frame_cost is 128; 121-127 byte bodies, pooled, cost up
+    //   to 7 bytes more than twice their size) meets only the body bound.
     // - `budget` (input_budget; negative = none): the memory the unfinished message holds,
     //   counted the same way, including the frame being read. It bounds what a peer can
     //   make us hold when maxmsgsize is not set.

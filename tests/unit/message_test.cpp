@@ -50,6 +50,39 @@ TEST_CASE("bodies up to inline_capacity bytes are stored inline, without allocat
     CHECK(big.size() == message::inline_capacity + 1);
 }
 
+TEST_CASE("a 64-byte body is inline: the commonest small message allocates nothing") {
+    static_assert(message::inline_capacity >= 64);
+    const long before = allocations.load();
+    message m(std::size_t{64});
+    CHECK(m.is_inline());
+    CHECK(allocations.load() == before);
+}
+
+TEST_CASE("moving keeps every byte of an inline body, short (one cache line) or long (two)") {
+    for (const std::size_t size : {std::size_t{0}, std::size_t{1}, message::short_inline, message::short_inline + 1,
+                                   std::size_t{64}, message::inline_capacity}) {
+        CAPTURE(size);
+        message a(size);
+        for (std::size_t i = 0; i < size; ++i) a.data()[i] = static_cast<std::byte>(i * 7 + 1);
+        a.set_more(true);
+        const std::string expected(a.view());
+        message b(std::move(a));
+        CHECK(a.empty());
+        CHECK(b.size() == size);
+        CHECK(b.more());
+        CHECK(b.view() == expected);
+        message c("something else, long enough to need more than the first cache line of it......");
+        c = std::move(b);
+        CHECK(c.view() == expected);
+        CHECK(c.more());
+        message d; // relocate(), as the pipes move messages: bytes only, the source abandoned
+        d.~message();
+        message::relocate(&d, &c);
+        new (&c) message(); // c gave its body away
+        CHECK(d.view() == expected);
+    }
+}
+
 TEST_CASE("copying a large message shares its body, and the copy sees writes through the original") {
     message a(std::size_t{1000});
     std::memset(a.data(), 'x', a.size());

@@ -279,7 +279,7 @@ TEST_CASE("maxmsgsize counts each frame's bookkeeping: empty frames cannot hold 
         bytes.push_back(std::byte{0});
     }
     decoder d;
-    d.set_limits(1000, -1); // memory bound 2 x 1000 + 1024 = 3024: 47 frames of 64 bytes
+    d.set_limits(1000, -1); // memory bound 2 x 1000 + 1024 = 3024: 23 frames of 128 bytes
     decoder::status st{};
     const auto frames = feed(d, bytes, 64, &st);
     CHECK(frames.size() == 3024 / decoder::frame_cost);
@@ -314,12 +314,13 @@ TEST_CASE("the input budget bounds one frame and a whole message by the memory t
         encoder e;
         for (int i = 0; i < 100; ++i) e.add(body(std::string(1000, 'm'), true), false);
         decoder d;
-        d.set_limits(-1, 10'000); // 1064 bytes a frame: the 10th would hold 10 640
+        d.set_limits(-1, 10'000); // 1128 bytes a frame (1000 + a 128-byte message): the 9th would hold 10 152
+        static_assert(decoder::cost(1000) == 1128);
         decoder::status st{};
         const auto frames = feed(d, drain(e), 4096, &st);
-        CHECK(frames.size() == 9);
+        CHECK(frames.size() == 8);
         CHECK(st == decoder::status::error);
-        CHECK(d.error_reason().find("multipart message of 10 frames would hold 10640 bytes") != std::string::npos);
+        CHECK(d.error_reason().find("multipart message of 9 frames would hold 10152 bytes") != std::string::npos);
     }
     SUBCASE("a command over maxmsgsize is refused, even with room in the memory bound") {
         encoder e;
