@@ -113,9 +113,13 @@ decoder::status decoder::next(frame& out) noexcept {
 
     const std::size_t body = static_cast<std::size_t>(size);
     if (avail - header >= body) { // the whole frame is here
+        // Built in place: a temporary moved in would be written with small stores and read
+        // back with wide ones at once (a store-forwarding stall per frame).
+        out.body.~message();
         try {
-            out.body = message(p + header, body);
+            new (&out.body) message(p + header, body);
         } catch (const std::bad_alloc&) {
+            new (&out.body) message();
             return fail(errc::message_too_large, "cannot allocate a frame of " + std::to_string(body) + " bytes");
         }
         out.body.set_more(more);
