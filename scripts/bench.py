@@ -303,14 +303,18 @@ def main():
         sys.exit(f"bench: missing tools (build {build} first): {', '.join(missing)}")
 
     raw = {}
-    try:
-        for run in range(1, args.runs + 1):
-            for b in selected:
-                print(f"run {run}/{args.runs}: {b['transport']} {b['kind']} ...", file=sys.stderr, flush=True)
-                for size in b["sizes"]:
-                    count = b["count"](size)
-                    # Alternate the variants within each run, so drift hits both alike.
-                    for label, local, remote in b["variants"]:
+    # A run that fails (a tool that exits with an error or hangs past --timeout) is reported and
+    # left out of its row's figures; the other runs go on, the table is printed and saved with
+    # what was measured, and the script then exits with an error naming every failure.
+    failures = []
+    for run in range(1, args.runs + 1):
+        for b in selected:
+            print(f"run {run}/{args.runs}: {b['transport']} {b['kind']} ...", file=sys.stderr, flush=True)
+            for size in b["sizes"]:
+                count = b["count"](size)
+                # Alternate the variants within each run, so drift hits both alike.
+                for label, local, remote in b["variants"]:
+                    try:
                         if b["kind"] == "fan":
                             endpoint = (f"inproc://bench-{b['section']}" if b["transport"] == "inproc"
                                         else new_endpoint("tcp"))
@@ -319,9 +323,11 @@ def main():
                             value = run_tool(local, [size, count], b["kind"], args.timeout)
                         else:
                             value = run_pair(local, remote, b["kind"], b["transport"], size, count, args.timeout)
-                        raw.setdefault((b["transport"], b["tool"], size, label), []).append(value)
-    except RuntimeError as e:
-        sys.exit(f"bench: FAILED: {e}")
+                    except RuntimeError as e:
+                        failures.append(f"run {run}, {label}: {e}")
+                        print(f"bench: run failed, left out: {e}", file=sys.stderr, flush=True)
+                        continue
+                    raw.setdefault((b["transport"], b["tool"], size, label), []).append(value)
 
     other = f"before ({args.ab})" if args.ab else "libzmq"
     main_lines = [
@@ -376,12 +382,16 @@ def main():
             f"with 64 requests outstanding, requests answered per second in all.\n")
     if args.libzmq_only:
         note += "\n--libzmq-only: volley's tools were not run.\n"
+    if failures:
+        note += "\nFailed runs, left out of the figures above:\n" + "".join(f"- {f}\n" for f in failures)
     table = "\n\n".join(sections) + "\n" + note
     (build / "results.md").write_text(table)
     (build / "results.json").write_text(json.dumps({"runs": args.runs, "libzmq_only": args.libzmq_only,
-                                                    "results": results}, indent=2) + "\n")
+                                                    "failures": failures, "results": results}, indent=2) + "\n")
     print(table)
     print(f"saved {build / 'results.md'} and {build / 'results.json'}", file=sys.stderr)
+    if failures:
+        sys.exit(f"bench: FAILED: {len(failures)} run(s) failed: " + "; ".join(failures))
 
 
 if __name__ == "__main__":
