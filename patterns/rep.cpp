@@ -95,7 +95,7 @@ private:
         }
         const bool more = m.more();
         if (sending_to_ != nullptr && !sending_to_->write(m)) sending_to_ = nullptr;
-        m = message();
+        m.reset();
         if (!more) {
             in_reply_ = false;
             replying_ = false;

@@ -79,13 +79,13 @@ private:
             if (to != nullptr && !room) ++to->dropped; // full: the message is dropped
             out_ = room ? to : nullptr;
             sending_ = m.more();
-            m = message(); // the id frame is not sent
+            m.reset(); // the id frame is not sent
             return {};
         }
         sending_ = m.more();
         if (out_ != nullptr && !out_->write(m)) out_ = nullptr; // the peer went mid-message: drop the rest
         if (!sending_) out_ = nullptr;
-        m = message();
+        m.reset();
         return {};
     }
 

@@ -23,7 +23,7 @@ private:
                     subscribe(topic);
                 else
                     unsubscribe(topic);
-                m = message();
+                m.reset();
                 return {};
             }
         } catch (const std::bad_alloc&) {

@@ -73,7 +73,7 @@ public:
                 sending_[i] = nullptr;
             }
         }
-        m = message();
+        m.reset();
     }
 
     std::size_t size() const noexcept { return pipes_.size(); }

@@ -37,7 +37,7 @@ public:
     bool send(message& m, Pipe** to = nullptr) {
         const bool more = m.more();
         if (dropping_) {
-            m = message();
+            m.reset();
             dropping_ = more;
             if (to != nullptr) *to = nullptr;
             return true;
@@ -48,7 +48,7 @@ public:
             if (!more) pinned_ = nullptr;
             if (!p->write(m)) { // its peer went away mid-message: drop the rest
                 p->rollback();
-                m = message();
+                m.reset();
                 pinned_ = nullptr;
                 dropping_ = more;
                 if (to != nullptr) *to = nullptr;

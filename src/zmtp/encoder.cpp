@@ -81,7 +81,7 @@ void encoder::consumed(std::size_t n) noexcept {
             break;
         }
         n -= left;
-        s.held = message(); // a large body is released as soon as it is written
+        s.held.reset(); // a large body is released as soon as it is written
         ++head_;
     }
     if (pending_ == 0) {

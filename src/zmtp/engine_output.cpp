@@ -40,7 +40,7 @@ bool engine::try_send(message& m, bool burst) noexcept {
         } catch (const std::bad_alloc&) {
             fail(errc::protocol_error, "out of memory encoding a message");
         }
-        m = message(); // taken, or dropped with a connection that ended meanwhile
+        m.reset(); // taken, or dropped with a connection that ended meanwhile
         if (!more && live && !failing_) flush();
         return true;
     }

@@ -161,6 +161,31 @@ TEST_CASE("the free callback runs once when the last copy dies on another thread
     CHECK(fc.calls.load() == 1);
 }
 
+TEST_CASE("reset() empties a message of any kind where it lies, releasing its body once") {
+    free_counter fc;
+    static char buffer[32] = "zero-copy, reset";
+    message z(buffer, 16, &count_free, &fc);
+    z.set_more(true);
+    z.reset();
+    CHECK(fc.calls.load() == 1);
+    CHECK(z.empty());
+    CHECK(z.is_inline());
+    CHECK_FALSE(z.more());
+    z.reset(); // an empty message: nothing more to release
+    CHECK(fc.calls.load() == 1);
+
+    message pooled(std::string(4096, 'p'));
+    message shared = pooled;
+    pooled.reset();
+    CHECK(pooled.empty());
+    CHECK(shared == std::string(4096, 'p')); // the copy keeps the body
+    message small("inline");
+    small.reset();
+    CHECK(small.empty());
+    small = message("reused"); // a reset message is an ordinary empty one
+    CHECK(small == "reused");
+}
+
 TEST_CASE("a zero-copy message with no free callback never releases the buffer") {
     static char buffer[8] = "static";
     { message a(buffer, 6, nullptr); CHECK(a == "static"); }
