@@ -66,9 +66,10 @@ public:
     bool readable() noexcept { return pipe_.readable(); }
     bool reading_message() const noexcept { return pipe_.reading_message(); }
 
-    void park_reader() noexcept {
+    // True when the socket must run heavy_fence() before its re-checks (see pipe.hpp).
+    bool park_reader(bool symmetric = false) noexcept {
         if (channel* c = current_channel()) c->before_sleep();
-        pipe_.park_reader();
+        return pipe_.park_reader(symmetric);
     }
     bool unpark_reader() noexcept { return pipe_.unpark_reader(); }
     void park_writer() noexcept { pipe_.park_writer(); }

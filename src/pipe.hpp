@@ -65,7 +65,7 @@ public:
         if (more) return write_status::ok_frame;
         ++written_;
         queue_.publish();
-        light_fence(); // pairs with the reader's heavy_fence() in park/recheck
+        writer_fence(reader_symmetric_.load(std::memory_order_relaxed)); // pairs with the reader's park fence
         return reader_needs_wake() ? write_status::ok_wake_reader : write_status::ok;
     }
     // True when a new message would be let in now (refreshes the reader's progress).
@@ -116,7 +116,14 @@ public:
     bool readable() noexcept { return queue_.readable(); }
     // True between the first and the last frame of a message being read.
     bool reading_message() const noexcept { return reading_message_; }
-    void park_reader() noexcept { reader_active_.store(false, std::memory_order_relaxed); }
+    // Parks, asking the writer for symmetric fences or not (fence.hpp). True when the reader
+    // must run heavy_fence() before its re-checks: asymmetric, or switched just now.
+    bool park_reader(bool symmetric = false) noexcept {
+        const bool was = reader_symmetric_.load(std::memory_order_relaxed);
+        if (was != symmetric) reader_symmetric_.store(symmetric, std::memory_order_relaxed);
+        reader_active_.store(false, std::memory_order_relaxed);
+        return !(symmetric && was);
+    }
     // Undoes park_reader(); false when the writer already did (and posted an event).
     bool unpark_reader() noexcept { return !reader_active_.exchange(true, std::memory_order_acq_rel); }
 
@@ -162,6 +169,7 @@ private:
     // Flipped only at park / wake edges; read after every message.
     alignas(64) std::atomic<bool> reader_active_{true};
     std::atomic<bool> writer_active_{true};
+    std::atomic<bool> reader_symmetric_{false}; // the reader asks for full fences (fence.hpp)
 };
 
 class pipe_pair;
@@ -188,7 +196,7 @@ public:
     bool readable() noexcept { return in().readable(); }
     bool reading_message() const noexcept;
 
-    void park_reader() noexcept { in().park_reader(); }
+    bool park_reader(bool symmetric = false) noexcept { return in().park_reader(symmetric); }
     bool unpark_reader() noexcept { return in().unpark_reader(); }
     void park_writer() noexcept { out().park_writer(); }
     bool unpark_writer() noexcept { return out().unpark_writer(); }

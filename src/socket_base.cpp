@@ -123,7 +123,10 @@ errc socket_base::recv(message& m, bool dontwait) noexcept {
                        ? on_recv(m)
                        : wait(direction::in, dontwait ? std::chrono::milliseconds(0) : options_.rcvtimeo,
                               [&] { return attempt_recv(m); });
-    if (r == errc{}) receiving_message_ = m.more();
+    if (r == errc{}) {
+        receiving_message_ = m.more();
+        ++frames_in_;
+    }
     if (!receiving_message_ && !draining_.empty()) reap_draining(); // release drained links promptly
     return r;
 }
@@ -170,8 +173,9 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
             return errc::timed_out;
         }
         const auto ticket = mailbox_->prepare_sleep();
-        if (watched.policy != nullptr) watched.park(watched.policy);
-        heavy_fence(); // our parking stores before the re-checks; see fence.hpp
+        const bool symmetric = dir == direction::in && fence_mode_.symmetric(frames_in_);
+        const bool heavy = watched.policy == nullptr || watched.park(watched.policy, symmetric);
+        fence_mode::fence(heavy); // our parking stores before the re-checks; see fence.hpp
         const bool ready = (watched.policy != nullptr && watched.unpark(watched.policy)) || mailbox_->pending() ||
                            terminated_.load(std::memory_order_seq_cst);
         if (ready)
@@ -400,8 +404,8 @@ bool socket_base::arm(poll_events interest) noexcept {
     const auto& out = watched_[static_cast<int>(direction::out)];
     const bool want_in = has(interest, poll_events::in) && in.policy != nullptr;
     const bool want_out = has(interest, poll_events::out) && out.policy != nullptr;
-    if (want_in) in.park(in.policy); // the I/O thread watches the connections again
-    if (want_out) out.park(out.policy);
+    if (want_in) in.park(in.policy, false); // the I/O thread watches the connections again
+    if (want_out) out.park(out.policy, false);
     heavy_fence(); // our parking stores before the re-checks; see fence.hpp
     const bool ready = (want_in && in.unpark(in.policy)) | (want_out && out.unpark(out.policy)) ||
                        mailbox_->pending() || terminated_.load(std::memory_order_seq_cst);

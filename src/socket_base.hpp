@@ -12,6 +12,7 @@
 #pragma once
 
 #include "clock.hpp"
+#include "fence.hpp"
 #include "link.hpp"
 #include "mailbox.hpp"
 #include "options.hpp"
@@ -21,6 +22,7 @@
 #include <volley/socket.hpp>
 
 #include <atomic>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,7 +116,15 @@ protected:
     template <class Policy>
     void watch(direction dir, Policy& policy) noexcept {
         watched_[static_cast<int>(dir)] = {
-            &policy, [](void* p) { static_cast<Policy*>(p)->park(); },
+            &policy,
+            [](void* p, bool symmetric) { // true: heavy fence needed (see fence.hpp)
+                if constexpr (requires(Policy & q) { { q.park(true) } -> std::same_as<bool>; })
+                    return static_cast<Policy*>(p)->park(symmetric);
+                else {
+                    static_cast<Policy*>(p)->park(); // parks writers: always asymmetric
+                    return true;
+                }
+            },
             [](void* p) { return static_cast<Policy*>(p)->unpark(); },
             [](void* p, link& l) { static_cast<Policy*>(p)->activated(l); },
             [](void* p) {
@@ -143,7 +153,7 @@ private:
     // A registered policy, type-erased (see watch()).
     struct watched_policy {
         void* policy = nullptr;
-        void (*park)(void*) = nullptr;
+        bool (*park)(void*, bool symmetric) = nullptr; // true: a heavy fence is needed
         bool (*unpark)(void*) = nullptr;
         void (*activated)(void*, link&) = nullptr;
         bool (*can_send)(void*) = nullptr;
@@ -189,6 +199,8 @@ private:
     std::string last_endpoint_;
     std::shared_ptr<detail::monitor_queue> monitor_;
     spin_budget spin_;
+    fence_mode fence_mode_;        // the pairing asked of the writers when recv parks
+    std::uint64_t frames_in_ = 0;  // frames received, for fence_mode_
     std::optional<message> prefetched_; // a frame events() took from the pattern, for the next recv
 };
 

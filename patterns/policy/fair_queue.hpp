@@ -9,7 +9,7 @@
 // socket is about to sleep and calls park(); a parked pipe comes back with
 // activated() when its writer posts, or in unpark() if it filled meanwhile.
 //
-// Pipe needs: bool read(message&), bool readable(), void park_reader(),
+// Pipe needs: bool read(message&), bool readable(), bool park_reader(bool symmetric),
 // bool unpark_reader(), and a std::uint32_t in_slot member.
 #pragma once
 
@@ -60,10 +60,14 @@ public:
         return false;
     }
 
-    // The socket is going to sleep: park every active pipe.
-    void park() noexcept {
-        parked_ = pipes_.park([](Pipe& p) { p.park_reader(); });
+    // The socket is going to sleep: park every active pipe, asking their writers for
+    // symmetric fences or not (src/fence.hpp). True when the socket must then run a heavy
+    // fence, not a full one.
+    bool park(bool symmetric = false) noexcept {
+        bool heavy = !symmetric;
+        parked_ = pipes_.park([&](Pipe& p) { heavy = p.park_reader(symmetric) || heavy; });
         current_ = 0;
+        return heavy;
     }
     // After park() and a heavy fence: re-activates the pipes that filled meanwhile.
     // True when any did (or its writer is posting an activation).

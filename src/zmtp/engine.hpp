@@ -43,6 +43,7 @@
 #pragma once
 
 #include "channel.hpp"
+#include "fence.hpp"
 #include "reactor.hpp"
 #include "session.hpp"
 #include "zmtp/decoder.hpp"
@@ -168,6 +169,8 @@ private:
     bool out_enabled_ = false;
     bool input_paused_ = false;  // the pipe to the socket is full
     bool output_parked_ = true;  // the pipe's reader is parked: a write there posts read_activated
+    fence_mode output_fence_;    // the pairing asked of the socket when the pipe's reader parks
+    std::uint64_t frames_out_ = 0; // frames taken from the pipe, for output_fence_
     bool failing_ = false;       // a close is posted to the reactor
     bool pumping_ = false;       // pump_output() is running (flush() does not start it again)
     bool encoding_message_ = false; // the encoder holds the first frames of a message, not its last

@@ -99,6 +99,7 @@ bool engine::fill_encoder() noexcept {
     for (bool mid_message = false; mid_message || encoder_.pending() < batch_bytes;) {
         message m;
         if (!pipe_->read(m)) return true;
+        ++frames_out_;
         mid_message = m.more();
         try {
             encode(std::move(m));
@@ -125,8 +126,7 @@ void engine::pump_output() noexcept {
             }
             // Nothing to send: the socket's next message goes straight out (try_send), or
             // into the pipe, which wakes us.
-            pipe_->park_reader();
-            heavy_fence();
+            fence_mode::fence(pipe_->park_reader(output_fence_.symmetric(frames_out_)));
             if (pipe_->readable() && pipe_->unpark_reader()) continue;
             output_parked_ = true;
             return;

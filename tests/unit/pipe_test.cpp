@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <memory>
 #include <random>
 #include <string>
@@ -227,6 +228,86 @@ TEST_CASE("unpark reports whether the peer already re-activated the pipe") {
     REQUIRE(f.a().write(m)); // the writer re-activates and posts
     CHECK_FALSE(f.b().unpark_reader());
     CHECK(fixture::count(*f.box_b, event_kind::read_activated) == 1);
+}
+
+TEST_CASE("a reader needs the heavy fence when it parks asymmetric or switches to symmetric, only then") {
+    fixture f(0);
+    CHECK(f.b().park_reader(false));
+    CHECK(f.b().unpark_reader());
+    CHECK(f.b().park_reader(true)); // the switch: writers may not have seen the request yet
+    CHECK(f.b().unpark_reader());
+    CHECK_FALSE(f.b().park_reader(true)); // they have: a full fence pairs with theirs
+    CHECK(f.b().unpark_reader());
+    CHECK(f.b().park_reader(false)); // back to the lopsided pairing
+    message m = frame("x");
+    REQUIRE(f.a().write(m)); // the parked reader is woken, whatever the pairing
+    CHECK(fixture::count(*f.box_b, event_kind::read_activated) == 1);
+}
+
+TEST_CASE("fence_mode asks for symmetric fences when parks come fewer than symmetric_below items apart") {
+    fence_mode mode;
+    CHECK_FALSE(mode.symmetric(fence_mode::symmetric_below)); // the first park, after many items
+    CHECK(mode.symmetric(fence_mode::symmetric_below + 1));  // one item later
+    CHECK(mode.symmetric(fence_mode::symmetric_below + 1));  // none
+    CHECK_FALSE(mode.symmetric(3 * fence_mode::symmetric_below + 1));
+    CHECK(mode.symmetric(4 * fence_mode::symmetric_below));  // one short of the bound
+}
+
+TEST_CASE("a reader that sleeps between bursts, switching fence pairings, never sleeps past a message") {
+    // The writer sends bursts of random length, each after the reader took the one before,
+    // so the reader parks between bursts; it picks the pairing at random at each park, so
+    // both kinds and the switches between them meet a running writer. A wake-up lost to a
+    // wrong pairing would leave the reader asleep to its deadline with a burst waiting
+    // (nothing else would wake it: the writer waits for it).
+    fixture f(0);
+    constexpr int count = 20'000;
+    std::atomic<int> consumed{0};
+    std::atomic<bool> refused{false}; // a write refused (no limit is set: must not happen)
+    std::thread writer([&] {
+        std::minstd_rand rng(11);
+        for (int i = 0; i < count;) {
+            const int burst = 1 + static_cast<int>(rng() % 16);
+            for (int k = 0; k < burst && i < count; ++k, ++i) {
+                message m = frame(std::to_string(i));
+                if (!f.a().write(m)) refused = true;
+            }
+            const auto give_up = clock::now() + std::chrono::seconds(5);
+            while (consumed.load() < i && clock::now() < give_up) std::this_thread::yield();
+        }
+    });
+    std::minstd_rand pick(13);
+    int received = 0;
+    int late = 0, parks = 0, symmetric_parks = 0, heavy = 0;
+    bool in_order = true;
+    message m;
+    while (received < count) {
+        if (f.b().read(m)) {
+            in_order = in_order && m == std::to_string(received);
+            consumed.store(++received);
+            continue;
+        }
+        fixture::count(*f.box_b, event_kind::read_activated); // events of earlier parks
+        const auto ticket = f.box_b->prepare_sleep();
+        const bool symmetric = pick() % 3 != 0;
+        const bool need_heavy = f.b().park_reader(symmetric);
+        fence_mode::fence(need_heavy);
+        ++parks;
+        symmetric_parks += symmetric;
+        heavy += need_heavy;
+        if (f.b().readable()) {
+            f.b().unpark_reader();
+            f.box_b->cancel_sleep();
+            continue;
+        }
+        if (!f.box_b->sleep(ticket, clock::now() + std::chrono::seconds(1)) && f.b().readable()) ++late;
+        f.b().unpark_reader();
+    }
+    writer.join();
+    CHECK_FALSE(refused.load());
+    CHECK(in_order);
+    CHECK(late == 0);
+    MESSAGE(parks << " parks, " << symmetric_parks << " symmetric, " << heavy << " heavy fences");
+    CHECK(parks > 0);
 }
 
 TEST_CASE("closing an end tells the peer, and leaves what was written readable") {

@@ -40,7 +40,12 @@ struct fake_pipe {
         while (!written.empty() && written.back().more()) written.pop_back();
         writing = false;
     }
-    void park_reader() { reader_parked = true; }
+    bool park_reader(bool symmetric) {
+        reader_parked = true;
+        const bool switched = symmetric && !asked_symmetric;
+        asked_symmetric = symmetric;
+        return !symmetric || switched;
+    }
     bool unpark_reader() { return std::exchange(reader_parked, false); }
     void park_writer() { writer_parked = true; }
     bool unpark_writer() { return std::exchange(writer_parked, false); }
@@ -63,6 +68,7 @@ struct fake_pipe {
     bool writing = false;
     bool closed = false;
     bool reader_parked = false;
+    bool asked_symmetric = false; // the fence pairing the last park_reader asked for
     bool writer_parked = false;
     std::uint32_t in_slot = static_cast<std::uint32_t>(-1);
     std::uint32_t out_slot = static_cast<std::uint32_t>(-1);
@@ -119,6 +125,25 @@ TEST_CASE("fair_queue reads every frame of a multipart message from the same pip
     CHECK(recv_text(fq) == "a2");
     CHECK(recv_text(fq) == "a3");
     CHECK(recv_text(fq) == "b1");
+}
+
+TEST_CASE("fair_queue asks each pipe for the fence pairing, and for a heavy fence when any pipe needs one") {
+    fake_pipe a("a"), b("b");
+    fair_queue<fake_pipe> fq;
+    fq.attach(a);
+    CHECK(fq.park(false)); // asymmetric: always the heavy fence
+    CHECK_FALSE(a.asked_symmetric);
+    CHECK_FALSE(fq.unpark());
+    fq.activated(a); // its writer's event: the next park parks it again
+    CHECK(fq.park(true)); // a's switch to symmetric needs one heavy fence
+    CHECK(a.asked_symmetric);
+    fq.activated(a);
+    CHECK_FALSE(fq.park(true)); // a switched already: a full fence will do
+    fq.attach(b);
+    fq.activated(a);
+    CHECK(fq.park(true)); // b switches now
+    CHECK(a.asked_symmetric);
+    CHECK(b.asked_symmetric);
 }
 
 TEST_CASE("fair_queue parks every pipe before sleep and re-activates the ones that filled") {
