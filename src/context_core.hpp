@@ -5,6 +5,7 @@
 // sockets that shutdown() must wake.
 #pragma once
 
+#include "crowding.hpp"
 #include "reactor.hpp"
 #include "transport.hpp"
 
@@ -45,6 +46,9 @@ public:
     bool io_started() const noexcept { return io_ready_.load(std::memory_order_acquire); }
     bool is_shut_down() const noexcept { return shut_down_.load(std::memory_order_acquire); }
 
+    // Whether the I/O thread should do all the connections' I/O (crowding.hpp).
+    crowding& crowd() noexcept { return crowd_; }
+
 private:
     std::vector<std::unique_ptr<transport::transport>> transports_;
     std::mutex mutex_;
@@ -53,6 +57,7 @@ private:
     std::mutex io_mutex_;
     std::unique_ptr<reactor> io_;
     std::atomic<bool> io_ready_{false};
+    crowding crowd_{crowding::available_cpus()};
 };
 
 } // namespace volley::detail

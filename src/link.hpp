@@ -7,11 +7,15 @@
 //   pattern -> policy -> link::write -> channel::try_send (nothing queued ahead)
 //                                    \-> pipe::write      (else; the I/O thread drains it)
 //
+// While the context is crowded (crowding.hpp), links leave the channel alone:
+// the I/O thread does all the I/O.
+//
 // A link is used only on its socket's thread. It holds one reference to its
 // pipe end, which socket_base closes when the link goes.
 #pragma once
 
 #include "channel.hpp"
+#include "crowding.hpp"
 #include "peer.hpp"
 #include "pipe.hpp"
 
@@ -22,8 +26,10 @@ namespace volley::detail {
 
 class link {
 public:
-    link(pipe& p, std::shared_ptr<const attachment> a, std::uint64_t endpoint, send_clock& clock) noexcept
-        : endpoint_id(endpoint), routing_id(a->peer.routing_id), pipe_(p), attachment_(std::move(a)), clock_(clock) {
+    link(pipe& p, std::shared_ptr<const attachment> a, std::uint64_t endpoint, send_clock& clock,
+         const crowding& crowd) noexcept
+        : endpoint_id(endpoint), routing_id(a->peer.routing_id), pipe_(p), attachment_(std::move(a)), clock_(clock),
+          crowd_(crowd) {
         if (attachment_->channel) clock_.used = true;
     }
     link(const link&) = delete;
@@ -40,7 +46,7 @@ public:
             direct_ = m.more();
             return channel_.cached()->try_send(m, false); // always takes the rest of a message
         }
-        if (pipe_.out_drained() && !pipe_.write_closed()) {
+        if (pipe_.out_drained() && !pipe_.write_closed() && !crowd_.crowded()) {
             const bool more = m.more();
             if (channel* c = current_channel(); c != nullptr && c->try_send(m, clock_.burst())) {
                 direct_ = more;
@@ -57,11 +63,19 @@ public:
         if (!direct_) pipe_.rollback();
     }
     // Takes one frame from the peer; when the pipe is empty, lets the channel bring in what
-    // the connection has first.
+    // the connection has first (unless the context is crowded: then the I/O thread reads,
+    // and a channel this link read from is handed back to it once).
     bool read(message& m) noexcept {
         if (pipe_.read(m)) return true;
         channel* c = current_channel();
-        return c != nullptr && c->poll_input() && pipe_.read(m);
+        if (c == nullptr) return false;
+        if (crowd_.crowded()) {
+            if (polled_) c->before_sleep();
+            polled_ = false;
+            return false;
+        }
+        polled_ = true;
+        return c->poll_input() && pipe_.read(m);
     }
     bool readable() noexcept { return pipe_.readable(); }
     bool reading_message() const noexcept { return pipe_.reading_message(); }
@@ -98,7 +112,9 @@ private:
     std::shared_ptr<const attachment> attachment_;
     channel_slot::reader channel_;
     send_clock& clock_; // the socket's
+    const crowding& crowd_; // the context's
     bool direct_ = false; // the message being sent goes through the channel
+    bool polled_ = false; // read() called poll_input since input was last handed back
 };
 
 } // namespace volley::detail

@@ -141,6 +141,11 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
     };
     errc r = try_once();
     if (r != errc::would_block || timeout.count() == 0) return r;
+    // This socket waits (crowding.hpp). Only sockets with connections a channel drives
+    // count: an inproc-only socket's waits would cost the shared counter's cache line for
+    // nothing it could change.
+    std::optional<crowd_guard> counted;
+    if (send_clock_.used) counted.emplace(ctx_->crowd());
 
     const auto deadline = deadline_after(timeout);
     const auto started = clock::now();
@@ -260,7 +265,7 @@ void socket_base::attach(pipe& p, std::uint64_t endpoint_id, std::shared_ptr<con
     }
     std::unique_ptr<link> owned;
     try {
-        owned = std::make_unique<link>(p, std::move(a), endpoint_id, send_clock_);
+        owned = std::make_unique<link>(p, std::move(a), endpoint_id, send_clock_, ctx_->crowd());
         links_.reserve(links_.size() + 1);
     } catch (const std::bad_alloc&) {
         p.close(clock::now()); // refused: the peer learns of it
