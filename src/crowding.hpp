@@ -15,10 +15,11 @@
 // link::write) and the I/O thread does all the I/O.
 //
 // The count is of sockets inside a blocking wait (spinning or asleep), kept
-// by socket_base::wait for sockets that have a channel (tcp, ipc). Crowded means: that count, plus the I/O thread, is
-// more than the CPUs. A single sample of it flips with every wait, so the
-// decision follows a moving average of samples taken at each wait's start,
-// with hysteresis: crowded from 3/4 of the samples on, not below 1/4.
+// by socket_base::wait for sockets that have a channel (tcp, ipc). Crowded
+// means: that count, plus the I/O thread, is more than the CPUs. A single
+// sample of it flips with every wait, so the decision follows a moving
+// average of samples taken at each wait's start, with hysteresis: crowded
+// from 3/4 of the samples on, not below 1/4.
 #pragma once
 
 #include <atomic>
