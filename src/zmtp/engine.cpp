@@ -90,7 +90,7 @@ void engine::on_io(std::uint32_t events) noexcept {
 }
 
 void engine::pipe_readable() noexcept {
-    yield_to_producer(); // before taking the lock
+    // The reactor yielded once before this batch of pipe events (reactor.cpp).
     std::lock_guard lock(io_mutex_);
     if (state_ != state::active && state_ != state::lingering) return;
     output_parked_ = false;

@@ -113,7 +113,6 @@ private:
     // Moves messages from the pipe into the encoder, up to a batch; false if that failed.
     bool fill_encoder() noexcept;
     void pump_output() noexcept;
-    void yield_to_producer() noexcept;
     // Writes what the encoder holds (EPOLLOUT for what cannot go now), keeping for every
     // caller the invariant of the output side: it is parked on the pipe (a write there wakes
     // us), or EPOLLOUT or a running pump_output() will drain it. False once closed.

@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <sys/socket.h>
-#include <thread>
 
 namespace volley::detail {
 
@@ -133,14 +132,6 @@ void engine::pump_output() noexcept {
         }
         if (!flush() || !encoder_.empty()) return; // closed, or EPOLLOUT will bring us back
     }
-}
-
-void engine::yield_to_producer() noexcept {
-    // Woken to send what the socket writes (a burst): if the socket's thread shares our CPU
-    // it is still producing, and yielding lets it queue a bigger batch for one writev; on a
-    // CPU of our own this returns at once. Either way the burst's last messages go as soon
-    // as the socket stops.
-    std::this_thread::yield();
 }
 
 bool engine::flush() noexcept {
