@@ -15,7 +15,9 @@ libzmq's zmq_remote_thr over tcp, with volley on both ends as the baseline.
 
 Each tool prints libzmq's output ("average latency: X [us]",
 "mean throughput: N [msg/s]"); the figures are parsed from there.
-Any failure or timeout is fatal, unless --libzmq-only leaves volley out.
+A run that fails or times out is reported and left out of its row; the
+table is still printed and saved, and the script then exits with an error
+naming every failed run.
 
 --ab BUILD compares volley with volley: the tools of --build against those
 of another build (an earlier commit's), in the same alternating runs, in

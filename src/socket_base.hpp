@@ -22,7 +22,6 @@
 #include <volley/socket.hpp>
 
 #include <atomic>
-#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,19 +111,12 @@ protected:
 
     // For the pattern: `policy` is parked when the socket sleeps waiting for `dir`, and
     // takes activated links of that direction back (see on_read_activated). A policy needs
-    // park(), unpark() and activated(link&); at most one per direction.
+    // bool park(bool symmetric) (true: a heavy fence is needed; src/fence.hpp), unpark() and
+    // activated(link&); at most one per direction.
     template <class Policy>
     void watch(direction dir, Policy& policy) noexcept {
         watched_[static_cast<int>(dir)] = {
-            &policy,
-            [](void* p, bool symmetric) { // true: heavy fence needed (see fence.hpp)
-                if constexpr (requires(Policy & q) { { q.park(true) } -> std::same_as<bool>; })
-                    return static_cast<Policy*>(p)->park(symmetric);
-                else {
-                    static_cast<Policy*>(p)->park(); // parks writers: always asymmetric
-                    return true;
-                }
-            },
+            &policy, [](void* p, bool symmetric) { return static_cast<Policy*>(p)->park(symmetric); },
             [](void* p) { return static_cast<Policy*>(p)->unpark(); },
             [](void* p, link& l) { static_cast<Policy*>(p)->activated(l); },
             [](void* p) {

@@ -36,8 +36,9 @@ public:
         }
         pipes_.remove(p);
     }
-    // PUB never sleeps waiting for a subscriber: nothing to park.
-    void park() noexcept {}
+    // PUB never sleeps waiting for a subscriber: nothing to park. (The park interface of
+    // fair_queue; true: the socket keeps its heavy fence.)
+    bool park(bool = false) noexcept { return true; }
     bool unpark() noexcept { return false; }
     void activated(Pipe&) noexcept {}
 

@@ -67,10 +67,13 @@ public:
         return false;
     }
 
-    // The socket is going to sleep: park every active pipe.
-    void park() noexcept {
+    // The socket is going to sleep: park every active pipe. Parked writers always pair
+    // asymmetrically (src/fence.hpp), so `symmetric` is ignored and the socket must run its
+    // heavy fence: true.
+    bool park(bool /*symmetric*/ = false) noexcept {
         parked_ = pipes_.park([](Pipe& p) { p.park_writer(); });
         current_ = 0;
+        return true;
     }
     // After park() and a heavy fence: re-activates pipes that drained meanwhile.
     bool unpark() noexcept {
