@@ -30,7 +30,7 @@ void encoder::add_raw(const void* data, std::size_t n) {
     if (n != 0) std::memcpy(extend(n), data, n);
 }
 
-void encoder::add(message&& body, bool command) {
+void encoder::add_any(message&& body, bool command) {
     const std::size_t size = body.size();
     std::uint8_t header[9];
     std::uint8_t flags = command ? flag_command : (body.more() ? flag_more : 0);

@@ -6,6 +6,8 @@
 // holds the message until its bytes are written).
 #pragma once
 
+#include "zmtp/wire.hpp"
+
 #include <volley/message.hpp>
 
 #include <cstddef>
@@ -25,6 +27,8 @@ public:
     std::byte* data() noexcept { return data_.get(); }
     const std::byte* data() const noexcept { return data_.get(); }
     std::size_t size() const noexcept { return size_; }
+    // Room for `n` more bytes without growing.
+    bool has_room(std::size_t n) const noexcept { return capacity_ - size_ >= n; }
     // `n` more bytes at the end, uninitialised. Throws std::bad_alloc (then nothing changed).
     std::byte* grow(std::size_t n) {
         if (size_ + n > capacity_) reserve(std::max(size_ + n, capacity_ * 2));
@@ -57,7 +61,10 @@ public:
     explicit encoder(std::size_t copy_threshold = default_copy_threshold) : copy_threshold_(copy_threshold) {}
 
     // Queues one frame; its MORE flag is body.more() (ignored for commands).
-    void add(message&& body, bool command);
+    void add(message&& body, bool command) {
+        if (!command && append_small(body)) return;
+        add_any(std::move(body), command);
+    }
     // Queues raw bytes (the greeting).
     void add_raw(const void* data, std::size_t n);
 
@@ -76,6 +83,26 @@ public:
     std::size_t buffered_bytes() const noexcept { return buf_.size(); }
 
 private:
+    // The common case inline: a data frame with an inline body, appended to the buffer
+    // segment being filled, with room to spare. The body is copied as a whole inline
+    // buffer, a fixed-size copy (a few vector moves, no call): the bytes past the frame
+    // land in the spare room and are overwritten by whatever comes next.
+    bool append_small(const message& body) noexcept {
+        constexpr std::size_t most = 2 + message::inline_capacity;
+        if (!body.is_inline() || segments_.empty()) return false;
+        segment& tail = segments_.back();
+        if (!tail.in_buffer || tail.end != buf_.size() || !buf_.has_room(most)) return false;
+        const std::size_t size = body.size(); // at most inline_capacity (120): a short header
+        std::byte* p = buf_.grow(2 + size);    // has room: cannot throw
+        p[0] = std::byte{body.more() ? flag_more : std::uint8_t{0}};
+        p[1] = static_cast<std::byte>(size);
+        std::memcpy(p + 2, body.data(), message::inline_capacity);
+        tail.end += 2 + size;
+        pending_ += 2 + size;
+        return true;
+    }
+    void add_any(message&& body, bool command);
+
     struct segment {
         std::size_t begin; // into buf_, or into held's body
         std::size_t end;
