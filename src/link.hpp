@@ -44,19 +44,30 @@ public:
     bool write(message& m, bool past_hwm = false) {
         if (direct_) { // earlier frames of this message went through the channel
             direct_ = m.more();
-            return channel_.cached()->try_send(m, false); // always takes the rest of a message
+            channel_.cached()->try_send(m, false); // always takes the rest of a message
+            return true;
         }
         if (pipe_.out_drained() && !pipe_.write_closed() && !crowd_.crowded()) {
             const bool more = m.more();
-            if (channel* c = current_channel(); c != nullptr && c->try_send(m, clock_.burst())) {
-                direct_ = more;
-                clock_.went_direct();
-                return true;
+            if (channel* c = current_channel()) {
+                const channel::taken t = c->try_send(m, clock_.burst());
+                if (t != channel::taken::no) {
+                    direct_ = more;
+                    if (t == channel::taken::sent)
+                        clock_.went_direct();
+                    else
+                        clock_.batched();
+                    return true;
+                }
             }
         }
         return pipe_.write(m, past_hwm);
     }
     bool writable() noexcept { return direct_ || pipe_.writable(); }
+    // The socket is about to wait: what the connection batched of ours goes out now.
+    void write_batch() noexcept {
+        if (channel* c = current_channel()) c->write_batch();
+    }
     // Drops the frames of an unfinished message (those the channel took, it drops itself
     // if the message never ends; see channel::try_send).
     void rollback() noexcept {

@@ -141,6 +141,11 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
     };
     errc r = try_once();
     if (r != errc::would_block || timeout.count() == 0) return r;
+    // Whatever is sent after this wait is timed afresh; what connections batched goes out
+    // now, not at their batch deadline (a DEALER that sent requests and waits for replies).
+    if (send_clock_.interrupted()) {
+        for (const auto& l : links_) l->write_batch();
+    }
     // This socket waits (crowding.hpp). Only sockets with connections a channel drives
     // count: an inproc-only socket's waits would cost the shared counter's cache line for
     // nothing it could change.

@@ -7,6 +7,7 @@
 #include "monitor_queue.hpp"
 #include "peer_text.hpp"
 #include "pipe.hpp"
+#include "precise_timer.hpp"
 #include "registry.hpp"
 #include "zmtp/commands.hpp"
 
@@ -445,6 +446,8 @@ void engine::close_now(std::error_code why, std::string detail) noexcept {
         reactor_.cancel_timer(*t);
     if (registered_) reactor_.remove(fd_);
     registered_ = false;
+    if (batch_timer_) batch_timer_->close();
+    batch_open_ = false;
     ::close(fd_);
     fd_ = -1;
     held_.reset();

@@ -23,11 +23,14 @@
 // and the socket's own thread through the channel the session publishes.
 // That is what keeps thread hand-offs off the common path:
 // - output: a message the socket sends while nothing waits in the pipe goes
-//   straight into the encoder and out with one sendmsg from the socket's
-//   thread (try_send), unless sends come in a burst: then it goes into the
-//   pipe, whose reader the engine keeps parked while it does not drain it,
-//   so the first one wakes the reactor, which drains many messages per
-//   writev until the pipe is empty again.
+//   straight into the encoder from the socket's thread (try_send): alone, it
+//   leaves at once with one sendmsg; in a burst it is batched, and the
+//   socket's thread writes the batch once it holds app_batch_bytes or is
+//   batch_deadline old, or the batch timer (precise_timer.hpp, armed once
+//   per batch) has the reactor write it when the burst stopped short. What
+//   goes into the pipe (the socket found the engine busy, or back-pressured)
+//   wakes the reactor, which drains many messages per writev until the pipe
+//   is empty again.
 // - input: a socket with an empty pipe reads the connection itself and
 //   decodes only what its pipe has room for (poll_input); meanwhile the
 //   reactor does not watch the descriptor. It takes input back when the
@@ -60,6 +63,7 @@
 namespace volley::detail {
 
 class pipe;
+class precise_timer;
 
 class engine final : public io_handler, public connection, public channel,
                      public std::enable_shared_from_this<engine> {
@@ -80,9 +84,10 @@ public:
     void drain(clock::time_point deadline) noexcept override;
 
     // channel (the socket's thread).
-    bool try_send(message& m, bool burst) noexcept override;
+    taken try_send(message& m, bool burst) noexcept override;
     bool poll_input() noexcept override;
     void before_sleep() noexcept override;
+    void write_batch() noexcept override;
 
 private:
     // In this order: a state >= lingering takes no more input for the socket.
@@ -122,6 +127,13 @@ private:
     // Queues one frame from the socket: data as it is, a subscription as SUBSCRIBE / CANCEL
     // (ZMTP 3.1) or as the 0x01 / 0x00-prefixed message (3.0). Throws std::bad_alloc.
     void encode(message&& m);
+    // The socket's message (its last frame) is in the encoder: writes it out, or keeps it
+    // in the batch under way (direct_batch_), writing the batch when it is full or old.
+    void end_direct_message() noexcept;
+    // Writes out the socket's batch, if one is open and the connection can write.
+    void flush_batch() noexcept;
+    // True once the batch timer exists (made on first use: most connections never batch).
+    bool batch_timer_ready() noexcept;
     // Adds a command unless a message is half in the encoder (a command must not split it).
     bool add_command(message&& body) noexcept;
     // ---- handshake and life (engine.cpp) ----
@@ -175,6 +187,12 @@ private:
     bool encoding_message_ = false; // the encoder holds the first frames of a message, not its last
     bool direct_message_ = false;   // the socket's thread: try_send took the first frames of a message
     bool awaiting_reset_ = false;   // subscriptions are dropped until the socket's reset marker
+    bool direct_batch_ = false;     // the socket's message under way joins the batch
+    bool batch_open_ = false;       // the encoder holds a batch of the socket's, not yet written
+    std::uint32_t batch_messages_ = 0;
+    std::uint64_t batch_started_ = 0; // fast_clock ticks
+    std::unique_ptr<precise_timer> batch_timer_; // writes a batch the socket left (reactor thread)
+    bool batch_timer_failed_ = false;
 
     std::mutex io_mutex_;
     std::uint64_t next_poll_ticks_ = 0;   // the socket's thread only

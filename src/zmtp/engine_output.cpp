@@ -5,6 +5,7 @@
 #include "zmtp/engine.hpp"
 
 #include "fence.hpp"
+#include "precise_timer.hpp"
 #include "pipe.hpp"
 #include "zmtp/commands.hpp"
 
@@ -24,10 +25,24 @@ constexpr std::size_t batch_bytes = 256 * 1024;
 // socket's thread had better produce the next one meanwhile, and a hand-off costs little
 // beside its transmission.
 constexpr std::size_t reactor_message_bytes = 64 * 1024;
+// A burst the socket's thread batches is written by that thread once it holds this much, or
+// once its first message has waited batch_age (checked every send_clock::recheck_every
+// messages, which a burst sends within 16 x 2 us); the batch timer writes what a burst
+// that stopped short left, batch_deadline after its first message: later than the socket's
+// own check, so the two do not race while the burst goes on.
+constexpr std::size_t app_batch_bytes = 32 * 1024;
+// Larger messages in a burst go through the pipe: the reactor's thread then encodes and
+// writes while ours fills the next bodies, which beats doing both here. tcp throughput,
+// medians of 3-5 runs against the pipe for all: 64 B +14-25%, 1 B +21%, 512 B -25%
+// batched, 1 KiB -37% batched; 128-256 B within the run-to-run range either way.
+constexpr std::size_t app_batch_message_bytes = 128;
+constexpr auto batch_age = std::chrono::microseconds(50);
+constexpr auto batch_deadline = std::chrono::microseconds(100);
+const std::uint64_t batch_age_ticks = fast_clock::ticks(batch_age);
 
 } // namespace
 
-bool engine::try_send(message& m, bool burst) noexcept {
+channel::taken engine::try_send(message& m, bool burst) noexcept {
     const bool more = m.more();
     if (direct_message_) { // the rest of a message whose first frames we took: take it too
         std::lock_guard lock(io_mutex_);
@@ -40,27 +55,69 @@ bool engine::try_send(message& m, bool burst) noexcept {
             fail(errc::protocol_error, "out of memory encoding a message");
         }
         m.reset(); // taken, or dropped with a connection that ended meanwhile
-        if (!more && live && !failing_) flush();
-        return true;
+        if (!more && live && !failing_) end_direct_message();
+        return direct_batch_ ? taken::batched : taken::sent;
     }
-    // A burst goes through the pipe, which wakes the reactor (we keep its reader parked).
-    if (burst || m.size() >= reactor_message_bytes) return false;
-    if (!io_mutex_.try_lock()) return false; // the reactor is at it: it drains the pipe after
+    if (m.size() >= reactor_message_bytes) return taken::no;
+    if (!io_mutex_.try_lock()) return taken::no; // the reactor is at it: it drains the pipe after
     std::lock_guard lock(io_mutex_, std::adopt_lock);
     // Bytes still wait for the kernel (the last write met EAGAIN): the connection is
     // back-pressured, so the message goes into the pipe, whose high-water mark applies.
-    if (state_ != state::active || failing_ || !encoder_.empty()) return false;
+    // (Whatever else the encoder holds is a batch of ours: this message joins it.)
+    if (state_ != state::active || failing_ || out_enabled_) return taken::no;
+    if (burst && (m.size() > app_batch_message_bytes || !batch_timer_ready())) return taken::no;
     try {
         encode(std::move(m));
     } catch (const std::bad_alloc&) {
         fail(errc::protocol_error, "out of memory encoding a message"); // the pipe keeps `m`
-        return false;
+        return taken::no;
     }
+    direct_batch_ = burst;
     if (more) {
         direct_message_ = encoding_message_ = true;
-        return true;
+    } else {
+        end_direct_message();
     }
-    flush();
+    return burst ? taken::batched : taken::sent;
+}
+
+void engine::end_direct_message() noexcept {
+    if (!direct_batch_) { // written now, with the batch before it if there is one
+        flush();
+        return;
+    }
+    if (!batch_open_) {
+        batch_open_ = true;
+        batch_messages_ = 0;
+        batch_started_ = fast_clock::now();
+        batch_timer_->arm(batch_deadline);
+    }
+    if (encoder_.pending() >= app_batch_bytes ||
+        (++batch_messages_ % send_clock::recheck_every == 0 && fast_clock::now() - batch_started_ >= batch_age_ticks))
+        flush();
+}
+
+void engine::flush_batch() noexcept {
+    if (batch_open_ && state_ != state::closed && !failing_ && !out_enabled_) flush();
+}
+
+void engine::write_batch() noexcept {
+    std::lock_guard lock(io_mutex_);
+    flush_batch();
+}
+
+bool engine::batch_timer_ready() noexcept {
+    if (batch_timer_) return true;
+    if (batch_timer_failed_) return false;
+    try {
+        batch_timer_ = std::make_unique<precise_timer>(reactor_, [this] {
+            std::lock_guard lock(io_mutex_);
+            flush_batch();
+        });
+    } catch (...) { // out of descriptors, say: bursts go through the pipe, as they can
+        batch_timer_failed_ = true;
+        return false;
+    }
     return true;
 }
 
@@ -144,6 +201,7 @@ bool engine::flush() noexcept {
 }
 
 bool engine::write_out() noexcept {
+    batch_open_ = false; // the batch leaves now (or, on EAGAIN, with EPOLLOUT)
     while (!encoder_.empty()) {
         iovec iov[64];
         msghdr mh{};

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <future>
 #include <set>
 #include <sys/stat.h>
 #include <thread>
@@ -265,6 +266,33 @@ TEST_CASE_TEMPLATE_DEFINE("a stream of 100000 small messages arrives complete an
     CHECK(next == count);
 }
 
+TEST_CASE_TEMPLATE_DEFINE("the end of a burst arrives while the sender calls nothing more", Scheme, burst_tail) {
+    // Back-to-back sends are batched by the connection; a burst that stops leaves a batch
+    // that only the connection's own deadline writes out. The sender waits on the receiver
+    // here, outside volley, after each burst: nothing it does could push the tail out.
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pull, socket_type::push);
+    p.a.set(opt::rcvtimeo, 5s);
+    for (int round = 0; round < 20; ++round) {
+        const int count = 1 + round * 13;
+        std::promise<int> received;
+        auto done = received.get_future();
+        std::thread receiver([&] {
+            int got = 0;
+            for (; got < count; ++got) {
+                auto m = p.a.recv_multipart();
+                if (!m || m->size() != 2 || (*m)[1] != std::to_string(got)) break;
+            }
+            received.set_value(got);
+        });
+        for (int i = 0; i < count; ++i) REQUIRE(p.b.send(multipart{"tail", std::to_string(i)}).ok());
+        const bool arrived = done.wait_for(5s) == std::future_status::ready;
+        receiver.join();
+        CHECK_MESSAGE(arrived, "round " << round << ": the burst's end never came");
+        CHECK(done.get() == count);
+    }
+}
+
 TEST_CASE_TEMPLATE_DEFINE("a sender kept waiting by a receiver that pauses loses nothing and never stalls", Scheme,
                           stream_with_pauses) {
     // The receiver stops now and then (its pace, not a wait for an event), so the sender's
@@ -362,6 +390,7 @@ TEST_CASE_TEMPLATE_INSTANTIATE(linger_flush, support::inproc_scheme, support::ip
 TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(large_then_small, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(burst_tail, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(stream_with_pauses, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(late_monitor, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
