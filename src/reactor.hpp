@@ -76,10 +76,14 @@ public:
     // retired, and joins it. Idempotent.
     void stop();
 
-    // ---- reactor thread ----
+    // ---- the epoll set: any thread (epoll_ctl), by the handler's owner under its own lock
+    // (an engine's socket thread changes its interest too). Events reach `h` on the reactor
+    // thread; a removed handler must outlive the current batch of events. ----
     void add(int fd, std::uint32_t events, io_handler* h);
     void modify(int fd, std::uint32_t events, io_handler* h);
     void remove(int fd) noexcept;
+
+    // ---- reactor thread ----
     timer_id add_timer(clock::time_point when, task fn);
     void cancel_timer(timer_id& id) noexcept;
     // Keeps a handler alive until it is retired (stop() waits for that).

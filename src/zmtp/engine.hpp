@@ -26,8 +26,9 @@
 //   straight into the encoder from the socket's thread (try_send): alone, it
 //   leaves at once with one sendmsg; in a burst it is batched, and the
 //   socket's thread writes the batch once it holds app_batch_bytes or is
-//   batch_deadline old, or the batch timer (precise_timer.hpp, armed once
-//   per batch) has the reactor write it when the burst stopped short. What
+//   batch_age old, or before it waits; the batch timer (precise_timer.hpp,
+//   armed once per batch) has the reactor write it when the burst stopped
+//   short and the socket went on with something else. What
 //   goes into the pipe (the socket found the engine busy, or back-pressured)
 //   wakes the reactor, which drains many messages per writev until the pipe
 //   is empty again.
@@ -191,7 +192,7 @@ private:
     bool batch_open_ = false;       // the encoder holds a batch of the socket's, not yet written
     std::uint32_t batch_messages_ = 0;
     std::uint64_t batch_started_ = 0; // fast_clock ticks
-    std::unique_ptr<precise_timer> batch_timer_; // writes a batch the socket left (reactor thread)
+    std::unique_ptr<precise_timer> batch_timer_; // fires on the reactor: writes a batch the socket left
     bool batch_timer_failed_ = false;
 
     std::mutex io_mutex_;
