@@ -50,7 +50,7 @@ engine::~engine() {
 }
 
 void engine::start() noexcept {
-    std::lock_guard lock(io_mutex_);
+    std::lock_guard lock(io_lock_);
     session_->connection_started(*this);
     set_events(true, false);
     if (state_ == state::closed) return; // epoll refused the descriptor: reported, and retired
@@ -59,7 +59,7 @@ void engine::start() noexcept {
         const auto ivl = info_->options.handshake_ivl;
         if (ivl.count() > 0) {
             handshake_timer_ = reactor_.add_timer(clock::now() + ivl, [this, ivl] {
-                std::lock_guard lock(io_mutex_);
+                std::lock_guard lock(io_lock_);
                 handshake_timer_ = {};
                 if (!handshake_done_) fail(errc::timed_out, "ZMTP handshake not completed within " + ms_text(ivl));
             });
@@ -75,7 +75,7 @@ void engine::start() noexcept {
 }
 
 void engine::on_io(std::uint32_t events) noexcept {
-    std::lock_guard lock(io_mutex_);
+    std::lock_guard lock(io_lock_);
     if (state_ == state::closed) return;
     if ((events & EPOLLOUT) != 0) {
         if (!flush()) return;
@@ -92,19 +92,19 @@ void engine::on_io(std::uint32_t events) noexcept {
 
 void engine::pipe_readable() noexcept {
     // The reactor yielded once before this batch of pipe events (reactor.cpp).
-    std::lock_guard lock(io_mutex_);
+    std::lock_guard lock(io_lock_);
     if (state_ != state::active && state_ != state::lingering) return;
     output_parked_ = false;
     pump_output();
 }
 
 void engine::pipe_writable() noexcept {
-    std::lock_guard lock(io_mutex_);
+    std::lock_guard lock(io_lock_);
     if (state_ != state::closed) resume_input();
 }
 
 void engine::drain(clock::time_point deadline) noexcept {
-    std::lock_guard lock(io_mutex_);
+    std::lock_guard lock(io_lock_);
     linger(deadline);
 }
 
@@ -250,7 +250,7 @@ void engine::on_established(peer_properties peer) noexcept {
     const auto ivl = info_->options.heartbeat_ivl;
     if (ivl.count() > 0 && peer_minor_ >= 1)
         heartbeat_timer_ = reactor_.add_timer(clock::now() + ivl, [this] {
-            std::lock_guard lock(io_mutex_);
+            std::lock_guard lock(io_lock_);
             send_ping();
         });
     if (drain_by != clock::time_point::max()) { // the socket closed during the handshake
@@ -277,7 +277,7 @@ void engine::send_ping() noexcept {
     if (!heartbeat_timeout_timer_) {
         const auto timeout = o.heartbeat_timeout.count() > 0 ? o.heartbeat_timeout : o.heartbeat_ivl;
         heartbeat_timeout_timer_ = reactor_.add_timer(ping_sent_ + timeout, [this, sent = ping_sent_, timeout] {
-            std::lock_guard lock(io_mutex_);
+            std::lock_guard lock(io_lock_);
             heartbeat_timeout_timer_ = {};
             read_below_lowat(); // bytes of a large body the peer is still sending count as life
             if (state_ != state::closed && !failing_ && last_received_ < sent && !silence_is_ours())
@@ -286,7 +286,7 @@ void engine::send_ping() noexcept {
     }
     if (!flush()) return;
     heartbeat_timer_ = reactor_.add_timer(ping_sent_ + o.heartbeat_ivl, [this] {
-        std::lock_guard lock(io_mutex_);
+        std::lock_guard lock(io_lock_);
         send_ping();
     });
 }
@@ -307,7 +307,7 @@ void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
         if (ttl_posted_ || ttl_timer_) return;
         try {
             reactor_.post([self = shared_from_this()] {
-                std::lock_guard lock(self->io_mutex_);
+                std::lock_guard lock(self->io_lock_);
                 self->ttl_posted_ = false;
                 if (self->state_ != state::closed) self->arm_ttl(self->peer_ttl_);
             });
@@ -318,7 +318,7 @@ void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
     }
     if (ttl_timer_) return;
     ttl_timer_ = reactor_.add_timer(last_received_ + ttl, [this] {
-        std::lock_guard lock(io_mutex_);
+        std::lock_guard lock(io_lock_);
         ttl_timer_ = {};
         read_below_lowat();
         if (state_ == state::closed || failing_) return;
@@ -351,7 +351,7 @@ void engine::arm_linger_timer(clock::time_point deadline) noexcept {
     reactor_.cancel_timer(linger_timer_);
     if (deadline == clock::time_point::max()) return;
     linger_timer_ = reactor_.add_timer(deadline, [this] {
-        std::lock_guard lock(io_mutex_);
+        std::lock_guard lock(io_lock_);
         linger_timer_ = {};
         if (state_ == state::half_closed) // everything was written; the peer may not have read it all
             close({}, "closed by the socket; linger ended before the peer closed its end");
@@ -430,7 +430,7 @@ void engine::close(std::error_code why, std::string detail) noexcept {
     failing_ = true;
     try {
         reactor_.post([self = shared_from_this(), why, detail = std::move(detail)]() mutable {
-            std::lock_guard lock(self->io_mutex_);
+            std::lock_guard lock(self->io_lock_);
             self->failing_ = false;
             self->close_now(why, std::move(detail));
         });

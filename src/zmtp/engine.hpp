@@ -19,7 +19,7 @@
 // batch of the socket's messages (batch_bytes) plus one PONG and one PING:
 // a peer that never reads gets no second PONG while the first is unwritten.
 //
-// Two threads may move the bytes, one at a time (io_mutex_): the reactor,
+// Two threads may move the bytes, one at a time (io_lock_): the reactor,
 // and the socket's own thread through the channel the session publishes.
 // That is what keeps thread hand-offs off the common path:
 // - output: a message the socket sends while nothing waits in the pipe goes
@@ -50,6 +50,7 @@
 #include "fence.hpp"
 #include "reactor.hpp"
 #include "session.hpp"
+#include "spin_lock.hpp"
 #include "zmtp/decoder.hpp"
 #include "zmtp/encoder.hpp"
 #include "zmtp/wire.hpp"
@@ -94,7 +95,7 @@ private:
     // In this order: a state >= lingering takes no more input for the socket.
     enum class state { greeting, handshake, active, lingering, half_closed, closed };
 
-    // All below run with io_mutex_ held.
+    // All below run with io_lock_ held.
     // ---- input (engine_input.cpp) ----
     void read_input() noexcept;
     // Keeps SO_RCVLOWAT at what the decoder waits for (1 byte, or the rest of a large body).
@@ -195,7 +196,7 @@ private:
     std::unique_ptr<precise_timer> batch_timer_; // fires on the reactor: writes a batch the socket left
     bool batch_timer_failed_ = false;
 
-    std::mutex io_mutex_;
+    spin_lock io_lock_;
     std::uint64_t next_poll_ticks_ = 0;   // the socket's thread only
     std::uint64_t poll_backoff_ = 0;      // the socket's thread only
     bool app_input_ = false;              // the socket's thread reads (see above)

@@ -184,14 +184,14 @@ void engine::resume_input() noexcept {
 bool engine::poll_input() noexcept {
     const std::uint64_t now = fast_clock::now();
     if (now < next_poll_ticks_) return false; // backing off an idle connection
-    if (!io_mutex_.try_lock()) return false;   // the reactor holds it: it delivers what arrives
+    if (!io_lock_.try_lock()) return false;   // the reactor holds it: it delivers what arrives
     bool got = false;
     if (state_ == state::active && !failing_) {
         if (!app_input_) take_input(true);
         last_app_poll_ = clock::now();
         got = app_read();
     }
-    io_mutex_.unlock();
+    io_lock_.unlock();
     // Nothing came: wait longer before the next read. Something came: poll again at once.
     poll_backoff_ = got ? 0 : std::clamp(poll_backoff_ * 2, poll_backoff_min, poll_backoff_max);
     next_poll_ticks_ = now + poll_backoff_;
@@ -238,7 +238,7 @@ void engine::take_input(bool app) noexcept {
         if (watchdog_timer_) return; // still armed from an earlier turn: no need to wake the reactor
         try {
             reactor_.post([self = shared_from_this()] {
-                std::lock_guard lock(self->io_mutex_);
+                std::lock_guard lock(self->io_lock_);
                 self->arm_watchdog();
             });
         } catch (...) {
@@ -256,7 +256,7 @@ void engine::take_input(bool app) noexcept {
         } else {
             try {
                 reactor_.post([self = shared_from_this()] {
-                    std::lock_guard lock(self->io_mutex_);
+                    std::lock_guard lock(self->io_lock_);
                     if (!self->app_input_) self->read_input();
                 });
             } catch (...) {
@@ -268,7 +268,7 @@ void engine::take_input(bool app) noexcept {
 void engine::arm_watchdog() noexcept {
     if (watchdog_timer_ || state_ == state::closed) return;
     watchdog_timer_ = reactor_.add_timer(clock::now() + input_watchdog, [this] {
-        std::lock_guard lock(io_mutex_);
+        std::lock_guard lock(io_lock_);
         watchdog_timer_ = {};
         if (state_ == state::closed) return;
         const auto idle = clock::now() - last_app_poll_;
@@ -281,7 +281,7 @@ void engine::arm_watchdog() noexcept {
 }
 
 void engine::before_sleep() noexcept {
-    std::lock_guard lock(io_mutex_);
+    std::lock_guard lock(io_lock_);
     if (app_input_) take_input(false);
 }
 

@@ -45,7 +45,7 @@ const std::uint64_t batch_age_ticks = fast_clock::ticks(batch_age);
 channel::taken engine::try_send(message& m, bool burst) noexcept {
     const bool more = m.more();
     if (direct_message_) { // the rest of a message whose first frames we took: take it too
-        std::lock_guard lock(io_mutex_);
+        std::lock_guard lock(io_lock_);
         direct_message_ = more;
         encoding_message_ = more;
         const bool live = (state_ == state::active || state_ == state::lingering) && !failing_;
@@ -59,8 +59,8 @@ channel::taken engine::try_send(message& m, bool burst) noexcept {
         return direct_batch_ ? taken::batched : taken::sent;
     }
     if (m.size() >= reactor_message_bytes) return taken::no;
-    if (!io_mutex_.try_lock()) return taken::no; // the reactor is at it: it drains the pipe after
-    std::lock_guard lock(io_mutex_, std::adopt_lock);
+    if (!io_lock_.try_lock()) return taken::no; // the reactor is at it: it drains the pipe after
+    std::lock_guard lock(io_lock_, std::adopt_lock);
     // Bytes still wait for the kernel (the last write met EAGAIN): the connection is
     // back-pressured, so the message goes into the pipe, whose high-water mark applies.
     // (Whatever else the encoder holds is a batch of ours: this message joins it.)
@@ -102,7 +102,7 @@ void engine::flush_batch() noexcept {
 }
 
 void engine::write_batch() noexcept {
-    std::lock_guard lock(io_mutex_);
+    std::lock_guard lock(io_lock_);
     flush_batch();
 }
 
@@ -111,7 +111,7 @@ bool engine::batch_timer_ready() noexcept {
     if (batch_timer_failed_) return false;
     try {
         batch_timer_ = std::make_unique<precise_timer>(reactor_, [this] {
-            std::lock_guard lock(io_mutex_);
+            std::lock_guard lock(io_lock_);
             flush_batch();
         });
     } catch (...) { // out of descriptors, say: bursts go through the pipe, as they can
