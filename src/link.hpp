@@ -47,7 +47,7 @@ public:
             channel_.cached()->try_send(m, false); // always takes the rest of a message
             return true;
         }
-        if (pipe_.out_drained() && !pipe_.write_closed() && !crowd_.crowded()) {
+        if (drained() && !pipe_.write_closed() && !crowd_.crowded()) {
             const bool more = m.more();
             if (channel* c = current_channel()) {
                 const channel::taken t = c->try_send(m, clock_.burst());
@@ -61,7 +61,9 @@ public:
                 }
             }
         }
-        return pipe_.write(m, past_hwm);
+        if (!pipe_.write(m, past_hwm)) return false;
+        pipe_drained_ = false;
+        return true;
     }
     bool writable() noexcept { return direct_ || pipe_.writable(); }
     // The socket is about to wait: what the connection batched of ours goes out now.
@@ -115,6 +117,11 @@ public:
     void* pattern_data = nullptr;       // per-peer state of the pattern (ROUTER's entry, ...)
 
 private:
+    // True when the I/O side has taken everything this link wrote into the pipe. Once seen,
+    // it holds until the link writes there again (only link::write writes the pipe), so a
+    // socket whose messages all go through the channel does not load the reader's progress
+    // counter per message (4% of 64-byte tcp throughput).
+    bool drained() noexcept { return pipe_drained_ || (pipe_drained_ = pipe_.out_drained()); }
     channel* current_channel() noexcept {
         return attachment_->channel ? channel_.get(*attachment_->channel) : nullptr;
     }
@@ -126,6 +133,7 @@ private:
     const crowding& crowd_; // the context's
     bool direct_ = false; // the message being sent goes through the channel
     bool polled_ = false; // read() called poll_input since input was last handed back
+    bool pipe_drained_ = false; // see drained()
 };
 
 } // namespace volley::detail
