@@ -6,7 +6,8 @@
 //   socket thread                           I/O thread (reactor)
 //   link::write -- pipe empty? --> channel::try_send: encode, write the fd (or batch)
 //        \-- else --> pipe.write ----------------------> connection drains the pipe
-//   link::read  -- pipe empty? --> channel::poll_input: read the fd, decode
+//   link::read  -- pipe empty? --> channel::poll_input: read the fd, decode (into the pipe,
+//                                  or a lone whole message straight back)
 //
 // A channel belongs to one connection; the session that owns the pipe
 // publishes the current connection's channel in a channel_slot, which the
@@ -121,9 +122,15 @@ public:
     // Socket thread, about to wait: writes out what the connection batched (blocks on the
     // connection's lock while the I/O thread holds it).
     virtual void write_batch() noexcept = 0;
+    // What poll_input brought in.
+    enum class input {
+        nothing, // no message
+        queued,  // messages went into the pipe
+        direct,  // a whole one-frame message went into the caller's message (nothing queued)
+    };
     // Socket thread, its pipe from this connection is empty: brings in what the connection
-    // has. True if a message may have arrived.
-    virtual bool poll_input() noexcept = 0;
+    // has, handing a first message that is one whole frame straight to `m`.
+    virtual input poll_input(message& m) noexcept = 0;
     // Socket thread, about to sleep: the I/O thread watches the connection again.
     virtual void before_sleep() noexcept = 0;
 };

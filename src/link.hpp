@@ -88,7 +88,12 @@ public:
             return false;
         }
         polled_ = true;
-        return c->poll_input() && pipe_.read(m);
+        switch (c->poll_input(m)) {
+        case channel::input::direct: return true;
+        case channel::input::queued: return pipe_.read(m);
+        case channel::input::nothing: break;
+        }
+        return false;
     }
     bool readable() noexcept { return pipe_.readable(); }
     bool reading_message() const noexcept { return pipe_.reading_message(); }

@@ -181,58 +181,79 @@ void engine::resume_input() noexcept {
 
 // ---------------------------------------------------------------- the socket's thread
 
-bool engine::poll_input() noexcept {
-    const std::uint64_t now = fast_clock::now();
-    if (now < next_poll_ticks_) return false; // backing off an idle connection
-    if (!io_lock_.try_lock()) return false;   // the reactor holds it: it delivers what arrives
-    bool got = false;
+channel::input engine::poll_input(message& m) noexcept {
+    // No clock read while input keeps coming: the backoff is 0 then.
+    std::uint64_t now = 0;
+    if (poll_backoff_ != 0) {
+        now = fast_clock::now();
+        if (now < next_poll_ticks_) return input::nothing; // backing off an idle connection
+    }
+    if (!io_lock_.try_lock()) return input::nothing; // the reactor holds it: it delivers what arrives
+    input got = input::nothing;
     if (state_ == state::active && !failing_) {
+        // Only while the socket's thread already read input: then everything the reactor
+        // delivered came before the socket found its pipe empty, and a message handed
+        // straight to the caller overtakes nothing.
+        const bool direct_ok = app_input_;
         if (!app_input_) take_input(true);
-        last_app_poll_ = clock::now();
-        got = app_read();
+        got = app_read(direct_ok ? &m : nullptr);
     }
     io_lock_.unlock();
     // Nothing came: wait longer before the next read. Something came: poll again at once.
-    poll_backoff_ = got ? 0 : std::clamp(poll_backoff_ * 2, poll_backoff_min, poll_backoff_max);
-    next_poll_ticks_ = now + poll_backoff_;
+    if (got != input::nothing) {
+        poll_backoff_ = 0;
+    } else {
+        if (now == 0) now = fast_clock::now();
+        poll_backoff_ = std::clamp(poll_backoff_ * 2, poll_backoff_min, poll_backoff_max);
+        next_poll_ticks_ = now + poll_backoff_;
+    }
     return got;
 }
 
-bool engine::app_read() noexcept {
+channel::input engine::app_read(message* direct) noexcept {
     bool delivered = false;
     for (int reads = 0; state_ == state::active && !failing_;) {
         if (held_) {
-            if (!pipe_->write(held_->body)) return true; // the socket has plenty to read
+            if (!pipe_->write(held_->body)) return input::queued; // the socket has plenty to read
             held_.reset();
             delivered = true;
         }
+        const bool first_frame = !decoder_.in_message();
         zmtp::decoder::frame f;
         const auto st = decoder_.next(f);
         if (st == zmtp::decoder::status::frame) {
             if (f.command && !take_subscription(f)) {
-                if (failing_ || !handle_command(f.body)) return delivered;
+                if (failing_ || !handle_command(f.body)) return delivered ? input::queued : input::nothing;
                 continue;
+            }
+            // A whole one-frame message, and nothing queued before it: the caller gets it
+            // without a trip through the pipe.
+            if (direct != nullptr && !delivered && first_frame && !f.body.more()) {
+                *direct = std::move(f.body);
+                return input::direct;
             }
             if (!pipe_->write(f.body)) {
                 held_ = std::move(f);
-                return true;
+                return input::queued;
             }
             delivered = true;
             continue;
         }
         if (st == zmtp::decoder::status::error) {
             fail(decoder_.error_code(), decoder_.error_reason());
-            return delivered;
+            return delivered ? input::queued : input::nothing;
         }
-        if (delivered || reads++ == 2) return delivered; // let the socket take what came
-        if (!receive()) return delivered;
+        if (delivered || reads++ == 2) return delivered ? input::queued : input::nothing; // let the socket take what came
+        last_app_poll_ = clock::now(); // what the watchdog looks at (see arm_watchdog)
+        if (!receive()) return delivered ? input::queued : input::nothing;
     }
-    return delivered;
+    return delivered ? input::queued : input::nothing;
 }
 
 void engine::take_input(bool app) noexcept {
     if (app) { // the socket reads from now on: the reactor stops watching input
         app_input_ = true;
+        last_app_poll_ = clock::now();
         input_paused_ = false; // what the reactor held back, the socket delivers
         set_events(false, out_enabled_);
         if (watchdog_timer_) return; // still armed from an earlier turn: no need to wake the reactor

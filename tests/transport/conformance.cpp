@@ -266,6 +266,38 @@ TEST_CASE_TEMPLATE_DEFINE("a stream of 100000 small messages arrives complete an
     CHECK(next == count);
 }
 
+TEST_CASE_TEMPLATE_DEFINE("one-frame and multipart messages interleaved arrive whole and in order", Scheme,
+                          mixed_stream) {
+    // A receiver that reads the connection itself hands a lone one-frame message straight
+    // to recv(); a frame in the middle of a multipart message, or one behind queued frames,
+    // must not be taken for one.
+    context ctx;
+    auto p = support::pair_up<Scheme>(ctx, socket_type::pull, socket_type::push);
+    constexpr int count = 50'000;
+    std::thread sender([&] {
+        for (int i = 0; i < count; ++i) {
+            const std::string n = std::to_string(i);
+            if (i % 3 == 0)
+                CHECK(p.b.send(multipart{"head " + n, "", "tail " + n}).ok());
+            else
+                CHECK(p.b.send(n).ok());
+        }
+    });
+    p.a.set(opt::rcvtimeo, 10s);
+    int next = 0;
+    for (; next < count; ++next) {
+        auto m = p.a.recv_multipart();
+        if (!m) break;
+        const std::string n = std::to_string(next);
+        const bool whole = next % 3 == 0 ? m->size() == 3 && (*m)[0] == "head " + n && (*m)[1].empty() &&
+                                               (*m)[2] == "tail " + n
+                                         : m->size() == 1 && (*m)[0] == n;
+        if (!whole) break;
+    }
+    sender.join();
+    CHECK(next == count);
+}
+
 TEST_CASE_TEMPLATE_DEFINE("the end of a burst arrives while the sender calls nothing more", Scheme, burst_tail) {
     // Back-to-back sends are batched by the connection; a burst that stops leaves a batch
     // that only the connection's own deadline writes out. The sender waits on the receiver
@@ -390,6 +422,7 @@ TEST_CASE_TEMPLATE_INSTANTIATE(linger_flush, support::inproc_scheme, support::ip
 TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(large_then_small, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(mixed_stream, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(burst_tail, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(stream_with_pauses, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
 TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
