@@ -22,11 +22,13 @@ public:
         return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
     }
     void lock() noexcept {
-        for (int spins = 0; !try_lock(); ++spins) {
-            if (spins < relax_spins)
+        for (int spins = 0; !try_lock();) {
+            if (spins < relax_spins) {
+                ++spins;
                 cpu_relax();
-            else
+            } else {
                 std::this_thread::yield();
+            }
         }
     }
     void unlock() noexcept { locked_.store(false, std::memory_order_release); }
