@@ -212,6 +212,7 @@ channel::input engine::poll_input(message& m) noexcept {
 
 channel::input engine::app_read(message* direct) noexcept {
     bool delivered = false;
+    const auto so_far = [&] { return delivered ? input::queued : input::nothing; };
     for (int reads = 0; state_ == state::active && !failing_;) {
         if (held_) {
             if (!pipe_->write(held_->body)) return input::queued; // the socket has plenty to read
@@ -223,7 +224,7 @@ channel::input engine::app_read(message* direct) noexcept {
         const auto st = decoder_.next(f);
         if (st == zmtp::decoder::status::frame) {
             if (f.command && !take_subscription(f)) {
-                if (failing_ || !handle_command(f.body)) return delivered ? input::queued : input::nothing;
+                if (failing_ || !handle_command(f.body)) return so_far();
                 continue;
             }
             // A whole one-frame message, and nothing queued before it: the caller gets it
@@ -241,13 +242,13 @@ channel::input engine::app_read(message* direct) noexcept {
         }
         if (st == zmtp::decoder::status::error) {
             fail(decoder_.error_code(), decoder_.error_reason());
-            return delivered ? input::queued : input::nothing;
+            return so_far();
         }
-        if (delivered || reads++ == 2) return delivered ? input::queued : input::nothing; // let the socket take what came
+        if (delivered || reads++ == 2) return so_far(); // let the socket take what came
         last_app_poll_ = clock::now(); // what the watchdog looks at (see arm_watchdog)
-        if (!receive()) return delivered ? input::queued : input::nothing;
+        if (!receive()) return so_far();
     }
-    return delivered ? input::queued : input::nothing;
+    return so_far();
 }
 
 void engine::take_input(bool app) noexcept {
