@@ -6,8 +6,9 @@
 //   socket thread                           I/O thread (reactor)
 //   link::write -- pipe empty? --> channel::try_send: encode, write the fd (or batch)
 //        \-- else --> pipe.write ----------------------> connection drains the pipe
-//   link::read  -- pipe empty? --> channel::poll_input: read the fd, decode (into the pipe,
-//                                  or a lone whole message straight back)
+//   link::read  -- batch and pipe empty? --> channel::poll_input: read the fd, decode
+//                                  (whole one-frame messages into the link's input_batch,
+//                                  the rest into the pipe)
 //
 // A channel belongs to one connection; the session that owns the pipe
 // publishes the current connection's channel in a channel_slot, which the
@@ -19,6 +20,7 @@
 #include <volley/message.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -102,6 +104,30 @@ private:
     bool batched_ = false;        // some link's connection batched a message since the last wait
 };
 
+// Whole one-frame messages a connection hands straight to its socket's thread
+// (channel::poll_input), which link::read serves before its pipe: a socket reading a
+// stream of small messages takes the connection's lock once per batch, not once per
+// message, and the messages skip the pipe. Filled only while empty, and only with
+// messages that overtake nothing in the pipe; the socket's thread alone uses it.
+class input_batch {
+public:
+    static constexpr std::uint32_t capacity = 16;
+    bool empty() const noexcept { return next_ == end_; }
+    bool full() const noexcept { return end_ == capacity; }
+    // The next free place, to build a message in; push() then counts it in.
+    message& slot() noexcept { return items_[end_]; }
+    void push() noexcept { ++end_; }
+    void pop(message& m) noexcept {
+        m = std::move(items_[next_++]);
+        if (next_ == end_) next_ = end_ = 0;
+    }
+
+private:
+    std::array<message, capacity> items_;
+    std::uint32_t next_ = 0;
+    std::uint32_t end_ = 0;
+};
+
 class channel {
 public:
     virtual ~channel() = default;
@@ -125,12 +151,12 @@ public:
     // What poll_input brought in.
     enum class input {
         nothing, // no message
-        queued,  // messages went into the pipe
-        direct,  // a whole one-frame message went into the caller's message (nothing queued)
+        queued,  // messages went into the pipe only
+        direct,  // messages went into the batch (and maybe more, after them, into the pipe)
     };
-    // Socket thread, its pipe from this connection is empty: brings in what the connection
-    // has, handing a first message that is one whole frame straight to `m`.
-    virtual input poll_input(message& m) noexcept = 0;
+    // Socket thread, its pipe from this connection and `batch` (if any) empty: brings in
+    // what the connection has, the first whole one-frame messages into `batch`.
+    virtual input poll_input(input_batch* batch) noexcept = 0;
     // Socket thread, about to sleep: the I/O thread watches the connection again.
     virtual void before_sleep() noexcept = 0;
 };

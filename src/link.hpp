@@ -21,6 +21,7 @@
 
 #include <limits>
 #include <memory>
+#include <new>
 
 namespace volley::detail {
 
@@ -75,10 +76,15 @@ public:
     void rollback() noexcept {
         if (!direct_) pipe_.rollback();
     }
-    // Takes one frame from the peer; when the pipe is empty, lets the channel bring in what
-    // the connection has first (unless the context is crowded: then the I/O thread reads,
-    // and a channel this link read from is handed back to it once).
+    // Takes one frame from the peer: what the channel batched first, then the pipe; when
+    // both are empty, lets the channel bring in what the connection has (unless the context
+    // is crowded: then the I/O thread reads, and a channel this link read from is handed
+    // back to it once).
     bool read(message& m) noexcept {
+        if (batch_ != nullptr && !batch_->empty()) {
+            batch_->pop(m);
+            return true;
+        }
         if (pipe_.read(m)) return true;
         channel* c = current_channel();
         if (c == nullptr) return false;
@@ -88,14 +94,15 @@ public:
             return false;
         }
         polled_ = true;
-        switch (c->poll_input(m)) {
-        case channel::input::direct: return true;
+        if (batch_ == nullptr) batch_.reset(new (std::nothrow) input_batch); // none: the pipe does
+        switch (c->poll_input(batch_.get())) {
+        case channel::input::direct: batch_->pop(m); return true;
         case channel::input::queued: return pipe_.read(m);
         case channel::input::nothing: break;
         }
         return false;
     }
-    bool readable() noexcept { return pipe_.readable(); }
+    bool readable() noexcept { return (batch_ != nullptr && !batch_->empty()) || pipe_.readable(); }
     bool reading_message() const noexcept { return pipe_.reading_message(); }
 
     // True when the socket must run heavy_fence() before its re-checks (see pipe.hpp).
@@ -138,6 +145,7 @@ private:
     const crowding& crowd_; // the context's
     bool direct_ = false; // the message being sent goes through the channel
     bool polled_ = false; // read() called poll_input since input was last handed back
+    std::unique_ptr<input_batch> batch_; // made at the first poll_input
     bool pipe_drained_ = false; // see drained()
 };
 

@@ -74,14 +74,14 @@ std::string decoder::bounds_reason(std::uint64_t size, bool command) const {
     return holds() + ", more than input_budget " + to_string(budget_);
 }
 
-decoder::status decoder::next(frame& out) noexcept {
+decoder::status decoder::next(message& out, bool& out_command) noexcept {
     if (error_ != errc{}) return status::error;
     if (direct_) {
         if (direct_filled_ < direct_body_.size()) return status::need_more;
-        out.body = std::move(direct_body_);
-        out.command = direct_command_;
+        out = std::move(direct_body_);
+        out_command = direct_command_;
         direct_ = false;
-        account(out);
+        account(out, out_command);
         return status::frame;
     }
     const std::size_t avail = written_ - read_;
@@ -115,17 +115,17 @@ decoder::status decoder::next(frame& out) noexcept {
     if (avail - header >= body) { // the whole frame is here
         // Built in place: a temporary moved in would be written with small stores and read
         // back with wide ones at once (a store-forwarding stall per frame).
-        out.body.~message();
+        out.~message();
         try {
-            new (&out.body) message(p + header, body);
+            new (&out) message(p + header, body);
         } catch (const std::bad_alloc&) {
-            new (&out.body) message();
+            new (&out) message();
             return fail(errc::message_too_large, "cannot allocate a frame of " + std::to_string(body) + " bytes");
         }
-        out.body.set_more(more);
-        out.command = command;
+        out.set_more(more);
+        out_command = command;
         read_ += header + body;
-        account(out);
+        account(out, command);
         return status::frame;
     }
     if (body < direct_threshold_) { // small: wait for the rest in the buffer

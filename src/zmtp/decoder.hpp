@@ -81,7 +81,10 @@ public:
     // `n` bytes were read into read_target().
     void received(std::size_t n) noexcept;
     // Decodes the next frame from the bytes received so far.
-    status next(frame& out) noexcept;
+    status next(frame& out) noexcept { return next(out.body, out.command); }
+    // The same, into a message of the caller's (a slot of a queue, say: the frame is built
+    // in its place, not moved there).
+    status next(message& body, bool& command) noexcept;
 
     // After status::error: the code and a sentence naming the cause.
     errc error_code() const noexcept { return error_; }
@@ -107,14 +110,14 @@ private:
     std::string bounds_reason(std::uint64_t size, bool command) const;
     void update_bounds() noexcept;
     // A frame is handed out: counts it toward its message (see set_limits).
-    void account(const frame& f) noexcept {
-        if (f.command) return;
-        if (!f.body.more()) {
+    void account(const message& body, bool command) noexcept {
+        if (command) return;
+        if (!body.more()) {
             message_bytes_ = message_cost_ = message_frames_ = 0;
             return;
         }
-        message_bytes_ += f.body.size();
-        message_cost_ += cost(f.body.size());
+        message_bytes_ += body.size();
+        message_cost_ += cost(body.size());
         ++message_frames_;
     }
     void compact() noexcept;

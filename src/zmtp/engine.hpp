@@ -33,9 +33,9 @@
 //   wakes the reactor, which drains many messages per writev until the pipe
 //   is empty again.
 // - input: a socket with an empty pipe reads the connection itself and
-//   decodes only what its pipe has room for (poll_input), a lone whole
-//   message straight into the caller's; meanwhile the reactor does not watch
-//   the descriptor. It takes input back when the socket is about to sleep,
+//   decodes only what its pipe has room for (poll_input), the first whole
+//   one-frame messages straight into the link's input_batch; meanwhile the
+//   reactor does not watch the descriptor. It takes input back when the socket is about to sleep,
 //   or when the socket has not read the descriptor for a while.
 // Whatever only the reactor may do (close, timers) is posted to it.
 //
@@ -88,7 +88,7 @@ public:
 
     // channel (the socket's thread).
     taken try_send(message& m, bool burst) noexcept override;
-    input poll_input(message& m) noexcept override;
+    input poll_input(input_batch* batch) noexcept override;
     void before_sleep() noexcept override;
     void write_batch() noexcept override;
 
@@ -103,9 +103,9 @@ private:
     void set_read_lowat() noexcept;
     // Reads what sits below the low-water mark, before a timer judges the peer silent.
     void read_below_lowat() noexcept;
-    // Decodes what the socket's thread reads into the pipe; the first frame, when it is a
-    // whole message and `direct` is given, into *direct instead.
-    input app_read(message* direct) noexcept;
+    // Decodes what the socket's thread reads into the pipe; whole one-frame messages
+    // before anything else, when `batch` is given, into *batch instead.
+    input app_read(input_batch* batch) noexcept;
     // One recv() into the decoder: true when bytes came; false when none are there yet, or
     // when the connection ended (closed, or its close posted: failing_).
     bool receive() noexcept;

@@ -181,7 +181,7 @@ void engine::resume_input() noexcept {
 
 // ---------------------------------------------------------------- the socket's thread
 
-channel::input engine::poll_input(message& m) noexcept {
+channel::input engine::poll_input(input_batch* batch) noexcept {
     // No clock read while input keeps coming: the backoff is 0 then.
     std::uint64_t now = 0;
     if (poll_backoff_ != 0) {
@@ -192,11 +192,11 @@ channel::input engine::poll_input(message& m) noexcept {
     input got = input::nothing;
     if (state_ == state::active && !failing_) {
         // Only while the socket's thread already read input: then everything the reactor
-        // delivered came before the socket found its pipe empty, and a message handed
-        // straight to the caller overtakes nothing.
+        // delivered came before the socket found its pipe empty, and messages handed
+        // straight to the socket overtake nothing.
         const bool direct_ok = app_input_;
         if (!app_input_) take_input(true);
-        got = app_read(direct_ok ? &m : nullptr);
+        got = app_read(direct_ok ? batch : nullptr);
     }
     io_lock_.unlock();
     // Nothing came: wait longer before the next read. Something came: poll again at once.
@@ -210,32 +210,42 @@ channel::input engine::poll_input(message& m) noexcept {
     return got;
 }
 
-channel::input engine::app_read(message* direct) noexcept {
-    bool delivered = false;
-    const auto so_far = [&] { return delivered ? input::queued : input::nothing; };
+channel::input engine::app_read(input_batch* batch) noexcept {
+    bool batched = false;   // messages went into `batch`
+    bool delivered = false; // frames went into the pipe (after those in `batch`)
+    const auto so_far = [&] {
+        return batched ? input::direct : delivered ? input::queued : input::nothing;
+    };
     for (int reads = 0; state_ == state::active && !failing_;) {
         if (held_) {
             if (!pipe_->write(held_->body)) return input::queued; // the socket has plenty to read
             held_.reset();
             delivered = true;
         }
-        const bool first_frame = !decoder_.in_message();
+        // A whole one-frame message, nothing queued before it, goes to the socket without a
+        // trip through the pipe: decoded in its place in the batch (a move there costs a
+        // store-forwarding stall), and moved out again in the rare case it is not one.
+        const bool to_batch = batch != nullptr && !delivered && !decoder_.in_message();
         zmtp::decoder::frame f;
-        const auto st = decoder_.next(f);
+        message& body = to_batch ? batch->slot() : f.body;
+        const auto st = decoder_.next(body, f.command);
         if (st == zmtp::decoder::status::frame) {
+            if (to_batch) {
+                if (!f.command && !body.more()) {
+                    batch->push();
+                    batched = true;
+                    if (batch->full()) return input::direct;
+                    continue;
+                }
+                f.body = std::move(body);
+            }
             if (f.command && !take_subscription(f)) {
                 if (failing_ || !handle_command(f.body)) return so_far();
                 continue;
             }
-            // A whole one-frame message, and nothing queued before it: the caller gets it
-            // without a trip through the pipe.
-            if (direct != nullptr && !delivered && first_frame && !f.body.more()) {
-                *direct = std::move(f.body);
-                return input::direct;
-            }
-            if (!pipe_->write(f.body)) {
+            if (!pipe_->write(f.body)) { // the pipe is full: the socket has plenty to read
                 held_ = std::move(f);
-                return input::queued;
+                return batched ? input::direct : input::queued;
             }
             delivered = true;
             continue;
@@ -244,7 +254,7 @@ channel::input engine::app_read(message* direct) noexcept {
             fail(decoder_.error_code(), decoder_.error_reason());
             return so_far();
         }
-        if (delivered || reads++ == 2) return so_far(); // let the socket take what came
+        if (batched || delivered || reads++ == 2) return so_far(); // let the socket take what came
         last_app_poll_ = clock::now(); // what the watchdog looks at (see arm_watchdog)
         if (!receive()) return so_far();
     }
