@@ -13,8 +13,8 @@
 // That lopsided pairing pays off while sleeps are rare. A membarrier costs
 // microseconds (an IPI to each CPU running a thread of ours, and a VM exit
 // for each on a virtual machine), a full fence on the hot side tens of
-// nanoseconds: a sleeper that parks again after a few dozen messages is
-// cheaper served by symmetric fences (fence_mode below says why not more). So each flow of a pipe
+// nanoseconds: a sleeper that parks again after a few hundred messages or
+// fewer is cheaper served by symmetric fences. So each flow of a pipe
 // carries the pairing its reader asks for (flow::park_reader): the writer
 // reads it before its fence and runs full_fence() when asked. The reader
 // switches at a park: to symmetric by storing the request and running
@@ -84,17 +84,11 @@ inline void writer_fence(bool symmetric) noexcept {
 }
 
 // A sleeper's choice of pairing (see the top of this file): symmetric when it parks again
-// after fewer than `symmetric_below` items. Measured here: a membarrier costs 12-14 us; a
-// full fence 20-30 ns alone, but far more while the reader polls the lines the writer
-// just wrote: an inproc PUB whose SUB parked every few hundred messages ran 4-6 M msg/s
-// on full fences, 21-29 M on light ones, and the slow state kept itself going (the
-// slower writer let the reader catch up and park again). 64, against 256, medians of 8
-// alternating runs: router_thr inproc 1 / 4 clients 8.2 / 7.4 M against 6.3 / 7.0 M,
-// pub_thr inproc 4 SUBs 29.5 M against 27.7 M, inproc_thr and the latency rows within
-// their run-to-run range (a ping-pong parks after every message: symmetric either way).
+// after fewer than `symmetric_below` items (a full fence per message costs about what one
+// membarrier does at a few hundred messages).
 class fence_mode {
 public:
-    static constexpr std::uint64_t symmetric_below = 64;
+    static constexpr std::uint64_t symmetric_below = 256;
 
     // At a park, with `taken` the count of items taken so far in all (it only grows).
     bool symmetric(std::uint64_t taken) noexcept {
