@@ -78,8 +78,8 @@ def net_thr_count(size):
 # size -> (op, bound) for the ratio volley median / libzmq median.
 INPROC_LAT_TARGETS = {1: ("<=", 0.2), 64: ("<=", 0.2)}
 INPROC_THR_TARGETS = {64: (">=", 2.0)}
-NET_LAT_TARGETS = {1: ("<=", 0.5), 64: ("<=", 0.5)}
-NET_THR_TARGETS = {64: (">=", 1.5), 65536: (">=", 1.5), 1048576: (">=", 1.0)}
+NET_LAT_TARGETS = {1: ("<=", 0.5), 64: ("<=", 0.35)}
+NET_THR_TARGETS = {64: (">=", 3.0), 65536: (">=", 1.5), 1048576: (">=", 1.0)}
 FAN_TARGETS = {64: (">=", 1.5)}
 
 
