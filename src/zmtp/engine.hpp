@@ -35,8 +35,9 @@
 // - input: a socket with an empty pipe reads the connection itself and
 //   decodes only what its pipe has room for (poll_input), the first whole
 //   one-frame messages straight into the link's input_batch; meanwhile the
-//   reactor does not watch the descriptor. It takes input back when the socket is about to sleep,
-//   or when the socket has not read the descriptor for a while.
+//   reactor does not watch the descriptor. It takes input back when the
+//   socket is about to sleep, or when the socket has not read the descriptor
+//   for a while.
 // Whatever only the reactor may do (close, timers) is posted to it.
 //
 // Closing: once the socket is gone and everything it queued is written, the
