@@ -10,3 +10,4 @@
 #include <volley/proxy.hpp>
 #include <volley/result.hpp>
 #include <volley/socket.hpp>
+#include <volley/version.hpp>
