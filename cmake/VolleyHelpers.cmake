@@ -4,6 +4,7 @@
 include_guard(GLOBAL)
 
 set(VOLLEY_ROOT ${CMAKE_CURRENT_LIST_DIR}/..)
+include(GNUInstallDirs)
 
 # volley_flags(<target>): warnings (errors under VOLLEY_WERROR) and sanitizers.
 function(volley_flags target)
@@ -28,6 +29,33 @@ function(volley_layer name)
   set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_link_libraries(${name} PRIVATE Threads::Threads ${L_DEPENDS})
   volley_flags(${name})
+endfunction()
+
+# volley_library(<target> SHARED|STATIC EXPORT_NAME <name>)
+# libvolley assembled from the layers' objects, named volley::<name> in the build tree and
+# in the installed package. The shared one's SONAME carries the major version (major.minor
+# while the major is 0, when a minor release may break the ABI).
+function(volley_library target kind)
+  cmake_parse_arguments(L "" "EXPORT_NAME" "" ${ARGN})
+  add_library(${target} ${kind}
+    $<TARGET_OBJECTS:volley_core> $<TARGET_OBJECTS:volley_patterns> $<TARGET_OBJECTS:volley_transports>)
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${VOLLEY_ROOT}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(${target} PUBLIC Threads::Threads)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  set_target_properties(${target} PROPERTIES OUTPUT_NAME volley EXPORT_NAME ${L_EXPORT_NAME})
+  if(kind STREQUAL "SHARED")
+    if(PROJECT_VERSION_MAJOR EQUAL 0)
+      set(soversion ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+    else()
+      set(soversion ${PROJECT_VERSION_MAJOR})
+    endif()
+    set_target_properties(${target} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${soversion})
+    if(NOT VOLLEY_SANITIZER) # sanitizer runtimes resolve at load time
+      target_link_options(${target} PRIVATE -Wl,--no-undefined)
+    endif()
+  endif()
+  add_library(volley::${L_EXPORT_NAME} ALIAS ${target})
 endfunction()
 
 # volley_test(<name> SOURCES <files...> LABELS <labels...>)

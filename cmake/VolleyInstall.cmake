@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: MPL-2.0
+# What `cmake --install` puts in place, in two components: runtime (the shared library)
+# and development (headers, the .so link, the static library, the CMake package and
+# volley.pc). `cpack -G DEB` makes one package of each: libvolley and libvolley-dev.
+include_guard(GLOBAL)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS volley_shared EXPORT volleyTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT development)
+install(TARGETS volley_static EXPORT volleyTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development)
+install(DIRECTORY ${VOLLEY_ROOT}/include/volley DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
+  FILES_MATCHING PATTERN "*.hpp")
+
+set(volley_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/volley)
+install(EXPORT volleyTargets NAMESPACE volley:: DESTINATION ${volley_cmake_dir} COMPONENT development)
+configure_package_config_file(${VOLLEY_ROOT}/cmake/volleyConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/volleyConfig.cmake INSTALL_DESTINATION ${volley_cmake_dir})
+# While the major version is 0 a minor release may break the API: only the same minor matches.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(volley_compat SameMinorVersion)
+else()
+  set(volley_compat SameMajorVersion)
+endif()
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/volleyConfigVersion.cmake
+  COMPATIBILITY ${volley_compat})
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/volleyConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/volleyConfigVersion.cmake
+  DESTINATION ${volley_cmake_dir} COMPONENT development)
+
+file(RELATIVE_PATH volley_pc_to_prefix /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+string(REGEX REPLACE "/$" "" volley_pc_to_prefix "${volley_pc_to_prefix}")
+configure_file(${VOLLEY_ROOT}/cmake/volley.pc.in ${CMAKE_CURRENT_BINARY_DIR}/volley.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/volley.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+  COMPONENT development)
+
+set(CPACK_PACKAGE_NAME libvolley)
+set(CPACK_PACKAGE_VENDOR "volley")
+set(CPACK_PACKAGE_CONTACT "volley maintainers <maintainers@users.noreply.b-seed-7e359a2f.example>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "C++20 messaging library in the ZeroMQ style (ZMTP 3.1, inproc, ipc, tcp)")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL runtime development)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libvolley)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME libvolley-dev)
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS "libvolley (= ${PROJECT_VERSION})")
+set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "volley: the shared library")
+set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION "volley: headers, static library, CMake package and pkg-config file")
+include(CPack)
