@@ -40,7 +40,7 @@ int main() {
                 auto request = rep.recv();
                 if (!request) return; // terminated: the broker is closing
                 ++served;
-                rep.send(request->to_string() + " done by worker " + std::to_string(w));
+                if (!rep.send(request->to_string() + " done by worker " + std::to_string(w))) return;
             }
         });
     }
@@ -54,7 +54,10 @@ int main() {
             req.connect(broker_at);
             for (int i = 0; i < requests; ++i) {
                 const std::string job = "client " + std::to_string(c) + " job " + std::to_string(i);
-                req.send(job);
+                if (!req.send(job)) {
+                    ++wrong;
+                    return;
+                }
                 auto reply = req.recv();
                 if (!reply || reply->to_string().rfind(job + " done", 0) != 0) {
                     ++wrong; // no reply, or somebody else's

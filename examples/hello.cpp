@@ -29,7 +29,10 @@ int serve(volley::socket& rep, int count) {
             return 1;
         }
         std::printf("server: received %s\n", request->to_string().c_str());
-        rep.send("World");
+        if (auto sent = rep.send("World"); !sent) {
+            std::printf("server: send: %s\n", sent.error_code().message().c_str());
+            return 1;
+        }
     }
     return 0;
 }
@@ -37,7 +40,10 @@ int serve(volley::socket& rep, int count) {
 int ask(volley::socket& req) {
     req.set(volley::opt::rcvtimeo, std::chrono::milliseconds(5000)); // never wait forever
     for (int i = 0; i < requests; ++i) {
-        req.send("Hello");
+        if (auto sent = req.send("Hello"); !sent) {
+            std::printf("client: send: %s\n", sent.error_code().message().c_str());
+            return 1;
+        }
         auto reply = req.recv();
         if (!reply) {
             std::printf("client: no reply: %s\n", reply.error_code().message().c_str());

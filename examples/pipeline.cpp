@@ -44,14 +44,16 @@ int main() {
                 auto task = in.recv();
                 if (!task) return; // errc::terminated: the context was shut down
                 const long n = std::stol(task->to_string());
-                out.send(std::to_string(n * n));
+                if (!out.send(std::to_string(n * n))) return; // terminated
             }
         });
     }
 
     std::thread feeder([&] {
         connected.wait();
-        for (int i = 1; i <= tasks; ++i) ventilator.send(std::to_string(i));
+        for (int i = 1; i <= tasks; ++i) {
+            if (!ventilator.send(std::to_string(i))) return; // the sink then reports what is missing
+        }
     });
 
     long long sum = 0;

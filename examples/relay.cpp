@@ -24,14 +24,14 @@ int main() {
             volley::socket to2(ctx, volley::socket_type::pair);
             to2.connect("inproc://step2");
             std::printf("step 1 ready, signaling step 2\n");
-            to2.send("READY");
+            if (!to2.send("READY")) std::printf("step 1: send failed\n"); // step 2 then waits in vain
         });
         auto signal = from1.recv(); // wait for step 1
         step1.join();
         volley::socket to3(ctx, volley::socket_type::pair);
         to3.connect("inproc://step3");
         std::printf("step 2 ready (got %s), signaling step 3\n", signal ? signal->to_string().c_str() : "nothing");
-        to3.send(signal ? "READY" : "FAILED");
+        if (!to3.send(signal ? "READY" : "FAILED")) std::printf("step 2: send failed\n");
     });
 
     auto signal = step3.recv();

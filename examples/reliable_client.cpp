@@ -32,7 +32,7 @@ int main() {
         for (int i = 0; i < answer; ++i) {
             auto request = rep.recv();
             if (!request) return;
-            rep.send("reply to " + request->to_string());
+            if (!rep.send("reply to " + request->to_string())) return;
         }
         (void)rep.recv(); // the request it takes to the grave
     };
@@ -65,7 +65,10 @@ int main() {
     int answered = 0;
     for (int i = 0; i < requests; ++i) {
         const std::string question = "request " + std::to_string(i);
-        req.send(question);
+        if (auto sent = req.send(question); !sent) {
+            std::printf("client: send: %s\n", sent.error_code().message().c_str());
+            break;
+        }
         auto reply = req.recv(); // resends happen inside this call, as long as it waits
         if (!reply) {
             std::printf("client: %s has no answer: %s\n", question.c_str(), reply.error_code().message().c_str());

@@ -32,7 +32,9 @@ void publish(volley::socket& pub, const std::atomic<bool>& stop) {
     while (!stop.load()) {
         const std::string update =
             std::to_string(zip(rng)) + " " + std::to_string(temp(rng)) + " " + std::to_string(humidity(rng));
-        pub.send(update); // never blocks: a subscriber that cannot keep up loses updates
+        // Never blocks: a subscriber that cannot keep up loses updates. It fails only once
+        // the socket is closed or the context shut down.
+        if (!pub.send(update)) return;
         std::this_thread::sleep_for(std::chrono::microseconds(50)); // weather changes slowly
     }
 }

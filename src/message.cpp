@@ -50,11 +50,11 @@ message::message(const void* data, std::size_t size) : message(size) {
     if (size != 0) std::memcpy(this->data(), data, size);
 }
 
-message::message(void* data, std::size_t size, free_fn ffn, void* hint) {
+message::message(const void* data, std::size_t size, free_fn ffn, void* hint) {
     reset_inline(0);
     const auto block = body_pool::allocate(sizeof(body));
     u_.ext.body = new (block.memory) body{{1}, ffn, hint};
-    u_.ext.data = static_cast<std::byte*>(data);
+    u_.ext.data = static_cast<std::byte*>(const_cast<void*>(data)); // read only (message.hpp)
     u_.ext.size = size;
     size_class_ = block.size_class;
     kind_ = kind::user_body;

@@ -52,10 +52,12 @@ public:
     /// A frame holding a copy of `text`. Throws std::bad_alloc.
     explicit message(std::string_view text) : message(text.data(), text.size()) {}
     explicit message(const char* text) : message(std::string_view(text)) {}
-    /// A zero-copy frame over the caller's buffer. `ffn(data, hint)` runs exactly once when
-    /// the last copy of this message is destroyed; with ffn == nullptr the buffer is never
-    /// released and must outlive every copy. Throws std::bad_alloc (then ffn is not called).
-    message(void* data, std::size_t size, free_fn ffn, void* hint = nullptr);
+    /// A zero-copy frame over the caller's buffer, which volley only reads (a read-only
+    /// buffer, a string literal, needs no cast; the receiver of such a frame must not write
+    /// through data() either). `ffn(data, hint)` runs exactly once when the last copy of
+    /// this message is destroyed; with ffn == nullptr the buffer is never released and must
+    /// outlive every copy. Throws std::bad_alloc (then ffn is not called).
+    message(const void* data, std::size_t size, free_fn ffn, void* hint = nullptr);
 
     /// Shares the body (shared and zero-copy kinds) or copies it (inline kind).
     message(const message& other) noexcept;

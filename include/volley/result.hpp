@@ -13,8 +13,9 @@
 
 namespace volley {
 
-/// Outcome of a send: ok, or the errc that stopped it.
-class send_result {
+/// Outcome of a send: ok, or the errc that stopped it. [[nodiscard]]: a send that failed
+/// (would_block, timed_out, closed, ...) left the message with the caller.
+class [[nodiscard]] send_result {
 public:
     constexpr send_result() noexcept = default;
     constexpr send_result(errc e) noexcept : error_(e) {} // NOLINT: implicit by design
@@ -32,9 +33,10 @@ private:
     errc error_{};
 };
 
-/// A value of type T, or the errc explaining why there is none.
+/// A value of type T, or the errc explaining why there is none. [[nodiscard]]: a result
+/// thrown away is a message or an error lost.
 template <class T>
-class result {
+class [[nodiscard]] result {
 public:
     result(T value) noexcept(std::is_nothrow_move_constructible_v<T>) // NOLINT: implicit by design
         : value_(std::move(value)) {}

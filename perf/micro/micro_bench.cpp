@@ -63,7 +63,10 @@ void inproc_send_recv(benchmark::State& state) {
     push.connect("inproc://micro");
     const auto size = static_cast<std::size_t>(state.range(0));
     for (auto _ : state) {
-        push.send(message(size));
+        if (!push.send(message(size))) {
+            state.SkipWithError("send failed");
+            break;
+        }
         auto m = pull.recv();
         benchmark::DoNotOptimize(m->data());
     }

@@ -49,7 +49,12 @@ int router_exchange(const std::string& bind_to) {
             dealer.connect(ep);
             const auto body = [c](int i) { return std::to_string(c) + ":" + std::to_string(i); };
             int sent = 0;
-            for (; sent < window; ++sent) dealer.send(message(body(sent)));
+            for (; sent < window; ++sent) {
+                if (!dealer.send(message(body(sent)))) { // a dealer with no HWM reached takes them all
+                    in_order = false;
+                    return;
+                }
+            }
             for (int got = 0; got < requests; ++got) {
                 auto r = dealer.recv();
                 if (!r || *r != body(got)) {
@@ -57,7 +62,10 @@ int router_exchange(const std::string& bind_to) {
                     return;
                 }
                 answered.fetch_add(1);
-                if (sent < requests) dealer.send(message(body(sent++)));
+                if (sent < requests && !dealer.send(message(body(sent++)))) {
+                    in_order = false;
+                    return;
+                }
             }
         });
     }
@@ -82,7 +90,9 @@ int pipeline(const std::string& bind_to, int count) {
     std::thread pusher([&] {
         socket push(ctx, socket_type::push);
         push.connect(ep);
-        for (int i = 0; i < count; ++i) push.send(message(std::to_string(i)));
+        for (int i = 0; i < count; ++i) {
+            if (!push.send(message(std::to_string(i)))) break; // the count received tells
+        }
         push.close(); // linger: everything goes out
     });
     int in_order = 0;

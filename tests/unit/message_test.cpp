@@ -223,3 +223,21 @@ TEST_CASE("pooled bodies are reused rather than reallocated") {
     }
     CHECK(allocations.load() == before);
 }
+
+TEST_CASE("a zero-copy message over a read-only buffer needs no cast, and its free function runs once") {
+    static const char text[] = "read-only text";
+    static int freed = 0;
+    freed = 0;
+    {
+        volley::message m(text, sizeof text - 1, [](void* data, void* hint) {
+            CHECK(data == static_cast<const void*>(text));
+            CHECK(hint == nullptr);
+            ++freed;
+        });
+        CHECK(m.view() == "read-only text");
+        CHECK(static_cast<const void*>(m.data()) == static_cast<const void*>(text)); // not copied
+        volley::message copy(m);
+        CHECK(freed == 0);
+    }
+    CHECK(freed == 1);
+}
