@@ -25,9 +25,7 @@ int main(int argc, char* argv[]) try {
     volley::context ctx;
     volley::socket s(ctx, volley::socket_type::rep);
     s.set(volley::opt::linger, volley::infinite);
-    std::error_code ec;
-    s.bind(a.endpoint, ec);
-    if (ec) return perf::fail("bind", ec);
+    if (!perf::attach(s, true, a.endpoint)) return 1;
 
     for (long i = 0; i != a.count; ++i) {
         auto m = s.recv();

@@ -20,9 +20,7 @@ int main(int argc, char* argv[]) try {
 
     volley::context ctx;
     volley::socket s(ctx, volley::socket_type::pull);
-    std::error_code ec;
-    s.bind(a.endpoint, ec);
-    if (ec) return perf::fail("bind", ec);
+    if (!perf::attach(s, true, a.endpoint)) return 1;
 
     auto first = s.recv();
     if (!first) return perf::fail("recv", first.error());

@@ -28,9 +28,7 @@ int main(int argc, char* argv[]) try {
     volley::socket pub(ctx, volley::socket_type::pub);
     pub.set(volley::opt::sndhwm, 0);
     pub.set(volley::opt::linger, std::chrono::milliseconds(0));
-    std::error_code ec;
-    pub.bind(a.endpoint, ec);
-    if (ec) return perf::fail("bind", ec);
+    if (!perf::attach(pub, true, a.endpoint)) return 1;
     const std::string endpoint = pub.last_endpoint();
 
     std::atomic<int> ready{0}, failed{0};

@@ -23,9 +23,7 @@ int main(int argc, char* argv[]) try {
 
     volley::context ctx;
     volley::socket s(ctx, volley::socket_type::req);
-    std::error_code ec;
-    s.connect(a.endpoint, ec);
-    if (ec) return perf::fail("connect", ec);
+    if (!perf::attach(s, false, a.endpoint)) return 1;
 
     volley::message msg(a.message_size);
 

@@ -22,9 +22,7 @@ int main(int argc, char* argv[]) try {
     volley::context ctx;
     volley::socket s(ctx, volley::socket_type::push);
     s.set(volley::opt::linger, volley::infinite);
-    std::error_code ec;
-    s.connect(a.endpoint, ec);
-    if (ec) return perf::fail("connect", ec);
+    if (!perf::attach(s, false, a.endpoint)) return 1;
 
     for (long i = 0; i != a.count; ++i) {
         volley::message m(a.message_size);

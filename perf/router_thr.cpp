@@ -31,9 +31,7 @@ int main(int argc, char* argv[]) try {
     volley::context ctx;
     volley::socket router(ctx, volley::socket_type::router);
     router.set(volley::opt::linger, std::chrono::milliseconds(0));
-    std::error_code ec;
-    router.bind(a.endpoint, ec);
-    if (ec) return perf::fail("bind", ec);
+    if (!perf::attach(router, true, a.endpoint)) return 1;
     const std::string endpoint = router.last_endpoint();
 
     std::atomic<int> warm{0}, failed{0};

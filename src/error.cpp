@@ -26,6 +26,7 @@ public:
         case errc::connection_refused: return "connection refused";
         case errc::host_unreachable: return "host unreachable";
         case errc::wrong_state: return "operation not allowed in the socket's current state";
+        case errc::cannot_resolve: return "host name does not resolve";
         }
         return "unknown volley error " + std::to_string(ev);
     }

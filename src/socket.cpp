@@ -6,6 +6,7 @@
 #include "context_core.hpp"
 #include "registry.hpp"
 #include "socket_base.hpp"
+#include "uri.hpp"
 
 #include <new>
 
@@ -40,26 +41,42 @@ void socket::close() noexcept {
     impl_.reset();
 }
 
-void socket::throw_if(const std::error_code& ec, std::string_view what, std::string_view uri) {
+// "volley: bind 'tcp://127.0.0.1:99999': the port 99999 is out of range 0-65535: malformed
+// endpoint URI" (what() appends the code's message).
+void socket::throw_if(const std::error_code& ec, std::string_view what, std::string_view uri, std::string_view why) {
     if (!ec) return;
     std::string text = "volley: " + std::string(what);
     if (!uri.empty()) text += " '" + std::string(uri) + "'";
+    if (!why.empty()) text += ": " + std::string(why);
     throw std::system_error(ec, text);
 }
 
-// One macro-free shape for the four endpoint calls.
+namespace {
+
+// An endpoint call of socket_base's; `why` gets the reason of a failure.
+template <class Call>
+std::error_code endpoint_call(detail::socket_base* impl, std::string& why, Call call) noexcept {
+    try {
+        if (impl == nullptr) return detail::endpoint_error(why, errc::closed, "the socket is closed");
+        return call(*impl);
+    } catch (const std::bad_alloc&) {
+        return std::make_error_code(std::errc::not_enough_memory); // no room for a reason either
+    }
+}
+
+} // namespace
+
+// One shape for the four endpoint calls: the error_code form, and the throwing form whose
+// exception names the cause.
 #define VOLLEY_ENDPOINT_CALL(name)                                                                                     \
     void socket::name(std::string_view uri, std::error_code& ec) noexcept {                                           \
-        try {                                                                                                          \
-            ec = impl_ ? impl_->name(uri) : make_error_code(errc::closed);                                            \
-        } catch (const std::bad_alloc&) {                                                                              \
-            ec = std::make_error_code(std::errc::not_enough_memory);                                                   \
-        }                                                                                                              \
+        std::string why;                                                                                               \
+        ec = endpoint_call(impl_.get(), why, [&](detail::socket_base& s) { return s.name(uri, why); });               \
     }                                                                                                                  \
     void socket::name(std::string_view uri) {                                                                          \
-        std::error_code ec;                                                                                            \
-        name(uri, ec);                                                                                                 \
-        throw_if(ec, #name, uri);                                                                                      \
+        std::string why;                                                                                               \
+        const auto ec = endpoint_call(impl_.get(), why, [&](detail::socket_base& s) { return s.name(uri, why); });    \
+        throw_if(ec, #name, uri, why);                                                                                 \
     }
 VOLLEY_ENDPOINT_CALL(bind)
 VOLLEY_ENDPOINT_CALL(connect)

@@ -30,36 +30,39 @@ socket_base::~socket_base() {
 
 // ---------------------------------------------------------------- endpoints
 
-std::error_code socket_base::bind(std::string_view uri) {
-    return add_endpoint(uri, true);
+std::error_code socket_base::bind(std::string_view uri, std::string& why) {
+    return add_endpoint(uri, true, why);
 }
 
-std::error_code socket_base::connect(std::string_view uri) {
-    return add_endpoint(uri, false);
+std::error_code socket_base::connect(std::string_view uri, std::string& why) {
+    return add_endpoint(uri, false, why);
 }
 
-std::error_code socket_base::unbind(std::string_view uri) {
-    return remove_endpoint(uri, true);
+std::error_code socket_base::unbind(std::string_view uri, std::string& why) {
+    return remove_endpoint(uri, true, why);
 }
 
-std::error_code socket_base::disconnect(std::string_view uri) {
-    return remove_endpoint(uri, false);
+std::error_code socket_base::disconnect(std::string_view uri, std::string& why) {
+    return remove_endpoint(uri, false, why);
 }
 
-std::error_code socket_base::add_endpoint(std::string_view uri, bool bind) {
-    if (terminated_.load(std::memory_order_seq_cst)) return errc::terminated;
+std::error_code socket_base::add_endpoint(std::string_view uri, bool bind, std::string& why) {
+    if (terminated_.load(std::memory_order_seq_cst)) return endpoint_error(why, errc::terminated, "the context was shut down");
     endpoint ep;
-    if (auto ec = parse_endpoint(uri, ep)) return ec;
+    if (auto ec = parse_endpoint(uri, ep, why)) return ec;
     transport::transport* t = ctx_->find_transport(ep.scheme);
-    if (t == nullptr) return errc::unknown_scheme;
+    if (t == nullptr)
+        return endpoint_error(why, errc::unknown_scheme,
+                              "no transport '" + ep.scheme + "' (there are inproc, ipc and tcp)");
     static std::atomic<std::uint64_t> next_id{1}; // unique across sockets: transports key on it
     const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
     const transport::endpoint_owner owner{type_, options_, mailbox_, monitor_, id};
     std::error_code ec;
-    auto handle = bind ? t->listen(ep, owner, ec) : t->dial(ep, owner, ec);
+    auto handle = bind ? t->listen(ep, owner, ec, why) : t->dial(ep, owner, ec, why);
     if (!handle) {
         if (!ec) ec = errc::invalid_endpoint;
-        if (bind) emit(monitor_, event_type::bind_failed, std::string(uri), ec, ec.message());
+        if (why.empty()) why = ec.message();
+        if (bind) emit(monitor_, event_type::bind_failed, std::string(uri), ec, why);
         return ec;
     }
     last_endpoint_ = handle->resolved_uri();
@@ -71,12 +74,14 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind) {
     return {};
 }
 
-std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound) {
-    if (terminated_.load(std::memory_order_seq_cst)) return errc::terminated;
+std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound, std::string& why) {
+    if (terminated_.load(std::memory_order_seq_cst)) return endpoint_error(why, errc::terminated, "the context was shut down");
     auto it = std::find_if(endpoints_.begin(), endpoints_.end(), [&](const endpoint_entry& e) {
         return e.bound == bound && (e.uri == uri || e.handle->resolved_uri() == uri);
     });
-    if (it == endpoints_.end()) return errc::endpoint_not_found;
+    if (it == endpoints_.end())
+        return endpoint_error(why, errc::endpoint_not_found,
+                              std::string("this socket has not ") + (bound ? "bound" : "connected") + " it");
     const std::uint64_t id = it->id;
     endpoints_.erase(it); // stops the endpoint: no new pipes from it
     process_mailbox();    // pipes it made before stopping are attached now

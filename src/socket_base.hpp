@@ -41,10 +41,11 @@ public:
     socket_base& operator=(const socket_base&) = delete;
 
     // ---- the public API's implementation (socket thread) ----
-    std::error_code bind(std::string_view uri);
-    std::error_code connect(std::string_view uri);
-    std::error_code unbind(std::string_view uri);
-    std::error_code disconnect(std::string_view uri);
+    // On failure `why` names the cause (uri.hpp's endpoint_error).
+    std::error_code bind(std::string_view uri, std::string& why);
+    std::error_code connect(std::string_view uri, std::string& why);
+    std::error_code unbind(std::string_view uri, std::string& why);
+    std::error_code disconnect(std::string_view uri, std::string& why);
     // Sends frame `m` (its more flag set by the caller); consumes it only on success.
     errc send(message& m, bool dontwait) noexcept;
     errc recv(message& m, bool dontwait) noexcept;
@@ -171,8 +172,8 @@ private:
     void terminate_link(link& l, clock::time_point linger_deadline) noexcept;
     link* owner_of(const pipe& p) const noexcept;
     clock::time_point linger_deadline() const noexcept;
-    std::error_code add_endpoint(std::string_view uri, bool bind);
-    std::error_code remove_endpoint(std::string_view uri, bool bound);
+    std::error_code add_endpoint(std::string_view uri, bool bind, std::string& why);
+    std::error_code remove_endpoint(std::string_view uri, bool bound, std::string& why);
 
     std::shared_ptr<context_core> ctx_;
     const socket_type type_;

@@ -64,12 +64,13 @@ public:
     virtual std::string_view scheme() const noexcept = 0; // "inproc", "tcp", ...
     virtual caps capabilities() const noexcept = 0;
     // Starts listening at `at`. Called on the socket's thread; must not block.
-    // Returns nullptr and sets `ec` on failure (e.g. errc::address_in_use).
+    // Returns nullptr and sets `ec` on failure (e.g. errc::address_in_use), and `why` to a
+    // sentence naming the cause (uri.hpp's endpoint_error).
     virtual std::unique_ptr<endpoint_handle> listen(const endpoint& at, const endpoint_owner& owner,
-                                                    std::error_code& ec) = 0;
+                                                    std::error_code& ec, std::string& why) = 0;
     // Starts connecting to `to` (now, or when the peer appears). Same contract.
     virtual std::unique_ptr<endpoint_handle> dial(const endpoint& to, const endpoint_owner& owner,
-                                                  std::error_code& ec) = 0;
+                                                  std::error_code& ec, std::string& why) = 0;
     // Context shutdown: stop every endpoint; connections flush within their socket's linger,
     // then close. Any thread; must not block.
     virtual void shutdown() noexcept {}

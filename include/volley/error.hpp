@@ -35,6 +35,7 @@ enum class errc {
     wrong_state,              ///< the pattern does not allow this now (REQ: send before the reply came,
                               ///< recv with no request out; REP: send before a request, recv before the
                               ///< reply; libzmq's EFSM)
+    cannot_resolve,           ///< the endpoint's host name does not resolve (bind; a connect retries)
 };
 
 /// The "volley" error category.

@@ -195,7 +195,8 @@ public:
 private:
     void set_option(detail::option_id id, const detail::option_value& v, std::error_code& ec) noexcept;
     detail::option_value get_option(detail::option_id id) const;
-    static void throw_if(const std::error_code& ec, std::string_view what, std::string_view uri = {});
+    static void throw_if(const std::error_code& ec, std::string_view what, std::string_view uri = {},
+                         std::string_view why = {});
 
     std::unique_ptr<detail::socket_base> impl_;
 };

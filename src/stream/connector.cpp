@@ -35,8 +35,9 @@ void connector::attempt() noexcept {
     }
     if (!peer_) {
         resolved_address a;
-        if (const auto ec = family_.resolve(address_, false, info_->options, a)) {
-            retry(ec, "cannot resolve '" + address_ + "'");
+        std::string why;
+        if (const auto ec = family_.resolve(address_, false, info_->options, a, why)) {
+            retry(ec, why);
             return;
         }
         peer_ = a;

@@ -34,11 +34,11 @@ public:
     virtual ~stream_family() = default;
     virtual std::string_view scheme() const noexcept = 0;
     // Parses (and, for host names, resolves: may block) the part of an endpoint after
-    // "<scheme>://". errc::invalid_endpoint for bad syntax, host_unreachable for a name
-    // that does not resolve. Called on the socket's thread (bind, connect) and on the
-    // reactor's (a connector resolving again before each attempt).
+    // "<scheme>://". errc::invalid_endpoint for bad syntax, cannot_resolve for a name that
+    // does not resolve; `why` names the cause. Called on the socket's thread (bind,
+    // connect) and on the reactor's (a connector resolving again before each attempt).
     virtual std::error_code resolve(std::string_view address, bool for_bind, const socket_options& o,
-                                    resolved_address& out) const = 0;
+                                    resolved_address& out, std::string& why) const = 0;
     // The endpoint URI of an address (a wildcard port filled in).
     virtual std::string to_uri(const resolved_address& a) const = 0;
     // Options for a new connection (TCP_NODELAY, keep-alive). Must not fail the connection.
@@ -46,7 +46,7 @@ public:
     // SO_SNDBUF for a connection whose opt::sndbuf is -1; -1 leaves the kernel's.
     virtual int default_send_buffer() const noexcept { return -1; }
     // Before bind: clear what a dead process left behind (ipc: a stale socket file).
-    virtual std::error_code prepare_bind(const resolved_address& a) const = 0;
+    virtual std::error_code prepare_bind(const resolved_address& a, std::string& why) const = 0;
     // After the listening socket is closed (ipc: remove its file).
     virtual void after_close(const resolved_address& a) const noexcept = 0;
 };

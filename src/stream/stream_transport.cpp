@@ -59,13 +59,13 @@ public:
     vt::caps capabilities() const noexcept override { return vt::caps::byte_stream; }
 
     std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
-                                                std::error_code& ec) override {
+                                                std::error_code& ec, std::string& why) override {
         resolved_address addr;
-        if ((ec = family_->resolve(at.address, true, owner.options, addr))) return nullptr;
-        if ((ec = family_->prepare_bind(addr))) return nullptr;
+        if ((ec = family_->resolve(at.address, true, owner.options, addr, why))) return nullptr;
+        if ((ec = family_->prepare_bind(addr, why))) return nullptr;
         const int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            ec = from_errno(errno);
+            ec = endpoint_error(why, from_errno(errno), std::string("socket() failed: ") + std::strerror(errno));
             return nullptr;
         }
         if (addr.family() != AF_UNIX) {
@@ -79,7 +79,10 @@ public:
             }
         }
         if (::bind(fd, addr.get(), addr.length) != 0 || ::listen(fd, listen_backlog) != 0) {
-            ec = from_errno(errno);
+            const int e = errno;
+            ec = endpoint_error(why, from_errno(e),
+                                e == EADDRINUSE ? std::string("the address is in use")
+                                                : std::string("bind() or listen() failed: ") + std::strerror(e));
             ::close(fd);
             return nullptr;
         }
@@ -103,13 +106,13 @@ public:
     }
 
     std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
-                                              std::error_code& ec) override {
+                                              std::error_code& ec, std::string& why) override {
         // A host name that does not resolve yet is not an error (as in libzmq): the connector
         // resolves again before every attempt, which also follows a name that moves.
         resolved_address addr;
-        ec = family_->resolve(to.address, false, owner.options, addr);
+        ec = family_->resolve(to.address, false, owner.options, addr, why);
         const bool resolved = !ec;
-        if (ec == errc::host_unreachable)
+        if (ec == errc::cannot_resolve)
             ec = {};
         else if (ec)
             return nullptr;
@@ -192,12 +195,12 @@ std::unique_ptr<volley::transport::transport> make_stream_transport(context_core
         std::string_view scheme() const noexcept override { return impl->scheme(); }
         vt::caps capabilities() const noexcept override { return impl->capabilities(); }
         std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
-                                                    std::error_code& ec) override {
-            return impl->listen(at, owner, ec);
+                                                    std::error_code& ec, std::string& why) override {
+            return impl->listen(at, owner, ec, why);
         }
         std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
-                                                  std::error_code& ec) override {
-            return impl->dial(to, owner, ec);
+                                                  std::error_code& ec, std::string& why) override {
+            return impl->dial(to, owner, ec, why);
         }
         void shutdown() noexcept override { impl->shutdown(); }
     };

@@ -114,8 +114,8 @@ TEST_CASE("tcp: a host name that does not resolve is retried, as libzmq does, an
     s.connect("tcp://no-such-host.invalid:5555"); // no error: the name may resolve later
     CHECK(s.last_endpoint() == "tcp://no-such-host.invalid:5555");
     const auto e = support::expect_event(m, event_type::connect_retried);
-    CHECK(e.error == errc::host_unreachable);
-    CHECK(e.detail.find("cannot resolve 'no-such-host.invalid:5555'") != std::string::npos);
+    CHECK(e.error == errc::cannot_resolve);
+    CHECK(e.detail.find("cannot resolve host 'no-such-host.invalid'") != std::string::npos);
     CHECK(e.endpoint == "tcp://no-such-host.invalid:5555");
     support::expect_event(m, event_type::connect_retried); // and again
 }
@@ -133,29 +133,97 @@ TEST_CASE("tcp: a connect by host name reports the endpoint as given") {
     b.disconnect(by_name);
 }
 
-TEST_CASE("tcp: malformed addresses fail with a reason") {
+namespace {
+
+// Each bad endpoint fails with its code, and the exception of the throwing form names the
+// cause (what a user needs to fix it).
+void check_refused(socket_type type, const char* uri, bool bind, errc expected, const char* reason) {
     context ctx;
-    volley::socket s(ctx, socket_type::push);
+    volley::socket s(ctx, type);
+    std::error_code ec;
+    if (bind)
+        s.bind(uri, ec);
+    else
+        s.connect(uri, ec);
+    CHECK_MESSAGE(ec == expected, uri << " gave " << ec.message());
+    try {
+        if (bind)
+            s.bind(uri);
+        else
+            s.connect(uri);
+        FAIL(uri << ": no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == expected);
+        const std::string what = e.what();
+        CHECK_MESSAGE(what.find(reason) != std::string::npos, uri << ": '" << what << "' does not say '" << reason << "'");
+        CHECK_MESSAGE(what.find(uri) != std::string::npos, "'" << what << "' does not name the endpoint");
+    }
+}
+
+} // namespace
+
+TEST_CASE("tcp: malformed addresses fail with a reason that names the part that is wrong") {
     const struct {
         const char* uri;
-        errc expected;
         bool bind;
+        errc expected;
+        const char* reason;
     } cases[] = {
-        {"tcp://127.0.0.1", errc::invalid_endpoint, false},
-        {"tcp://127.0.0.1:99999", errc::invalid_endpoint, false},
-        {"tcp://127.0.0.1:*", errc::invalid_endpoint, false}, // a wildcard port only binds
-        {"tcp://*:5555", errc::invalid_endpoint, false},
-        {"tcp://127.0.0.1:12x", errc::invalid_endpoint, true},
-        {"tcp://[::1:5555", errc::invalid_endpoint, true},
-        {"tcp://no-such-host.invalid:5555", errc::host_unreachable, true}, // a bind needs the address now
+        {"tcp://127.0.0.1", false, errc::invalid_endpoint, "no port"},
+        {"tcp://127.0.0.1:", true, errc::invalid_endpoint, "no port"},
+        {"tcp://:5555", false, errc::invalid_endpoint, "no host"},
+        {"tcp://127.0.0.1:99999", false, errc::invalid_endpoint, "the port 99999 is out of range 1-65535"},
+        {"tcp://127.0.0.1:123456", true, errc::invalid_endpoint, "the port 123456 is out of range 0-65535"},
+        {"tcp://127.0.0.1:0", false, errc::invalid_endpoint, "the port 0 is out of range 1-65535"},
+        {"tcp://127.0.0.1:*", false, errc::invalid_endpoint, "a connect needs a port"}, // a wildcard only binds
+        {"tcp://*:5555", false, errc::invalid_endpoint, "a connect needs a host"},
+        {"tcp://127.0.0.1:12x", true, errc::invalid_endpoint, "the port '12x' is not a number"},
+        {"tcp://[::1:5555", true, errc::invalid_endpoint, "an IPv6 address goes in brackets"},
+        {"tcp://[not-v6]:5555", true, errc::invalid_endpoint, "'not-v6' is not an IPv6 address"},
+        {"tcp://no-such-host.invalid:5555", true, errc::cannot_resolve, "cannot resolve host 'no-such-host.invalid'"},
     };
-    for (const auto& c : cases) {
-        std::error_code ec;
-        if (c.bind)
-            s.bind(c.uri, ec);
-        else
-            s.connect(c.uri, ec);
-        CHECK_MESSAGE(ec == c.expected, c.uri << " gave " << ec.message());
+    for (const auto& c : cases) check_refused(socket_type::push, c.uri, c.bind, c.expected, c.reason);
+}
+
+TEST_CASE("endpoints: a bad URI, an unknown scheme and an empty inproc name fail with a reason") {
+    check_refused(socket_type::push, "127.0.0.1:5555", false, errc::invalid_endpoint, "<scheme>://<address>");
+    check_refused(socket_type::push, "TCP!://127.0.0.1:5555", false, errc::invalid_endpoint,
+                  "the scheme 'TCP!' has characters a scheme cannot have");
+    check_refused(socket_type::push, "udp://127.0.0.1:5555", true, errc::unknown_scheme, "no transport 'udp'");
+    check_refused(socket_type::push, "inproc://", true, errc::invalid_endpoint, "nothing after 'inproc://'");
+    check_refused(socket_type::push, "ipc://*", false, errc::invalid_endpoint, "a connect needs a path");
+}
+
+TEST_CASE("endpoints: unbind and disconnect of an endpoint the socket does not have say so") {
+    context ctx;
+    volley::socket s(ctx, socket_type::pull);
+    try {
+        s.unbind("inproc://never-bound");
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::endpoint_not_found);
+        CHECK(std::string(e.what()).find("this socket has not bound it") != std::string::npos);
+    }
+}
+
+TEST_CASE("inproc: a second bind to a name, and a connect of the wrong type, fail with a reason") {
+    context ctx;
+    volley::socket a(ctx, socket_type::pull), b(ctx, socket_type::pull), c(ctx, socket_type::pull);
+    a.bind("inproc://taken");
+    try {
+        b.bind("inproc://taken");
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::address_in_use);
+        CHECK(std::string(e.what()).find("another socket is bound to it") != std::string::npos);
+    }
+    try {
+        c.connect("inproc://taken");
+        FAIL("no exception");
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::incompatible_socket_type);
+        CHECK(std::string(e.what()).find("the socket bound there is a PULL, which a PULL cannot talk to") !=
+              std::string::npos);
     }
 }
 
@@ -323,10 +391,10 @@ TEST_CASE("ipc: ipc://* binds a fresh path and reports it") {
     CHECK(file_exists(path_of(ep)));
 }
 
-TEST_CASE("ipc: a path too long for a unix socket is an invalid endpoint") {
-    context ctx;
-    volley::socket s(ctx, socket_type::pull);
-    std::error_code ec;
-    s.bind("ipc:///tmp/" + std::string(200, 'x'), ec);
-    CHECK(ec == errc::invalid_endpoint);
+TEST_CASE("ipc: a path too long for a unix socket is an invalid endpoint, and the error gives the limit") {
+    const std::string uri = "ipc:///tmp/" + std::string(200, 'x');
+    check_refused(socket_type::pull, uri.c_str(), true, errc::invalid_endpoint,
+                  "the path is 205 bytes, over the 107-byte limit of a unix socket");
+    check_refused(socket_type::push, ("ipc://@" + std::string(120, 'x')).c_str(), false, errc::invalid_endpoint,
+                  "the abstract name is 120 bytes, over the 107-byte limit");
 }

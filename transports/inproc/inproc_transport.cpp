@@ -20,6 +20,8 @@
 #include "transport.hpp"
 #include "transports.hpp"
 
+#include <volley/socket.hpp>
+
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -112,14 +114,15 @@ public:
     }
 
     std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
-                                                       std::error_code& ec) override {
+                                                       std::error_code& ec, std::string& why) override {
         const party binder = party::of(owner, at);
         auto handle = std::make_unique<inproc_handle>(*this, at.address, at.uri, binder.endpoint_id, true);
         std::vector<pending_connect> waiting;
         {
             std::lock_guard lock(mutex_);
             if (!bound_.try_emplace(at.address, binder).second) {
-                ec = errc::address_in_use; // the handle's unbind will not match the owner's id
+                // The handle's unbind will not match the owner's id.
+                ec = endpoint_error(why, errc::address_in_use, "another socket is bound to it");
                 return nullptr;
             }
             if (auto it = pending_.find(at.address); it != pending_.end()) {
@@ -148,12 +151,14 @@ public:
     }
 
     std::unique_ptr<vt::endpoint_handle> dial(const endpoint& to, const vt::endpoint_owner& owner,
-                                                     std::error_code& ec) override {
+                                                     std::error_code& ec, std::string& why) override {
         const party connector = party::of(owner, to);
         std::lock_guard lock(mutex_);
         auto it = bound_.find(to.address);
         if (it != bound_.end() && !compatible(connector.type, it->second.type)) {
-            ec = errc::incompatible_socket_type;
+            ec = endpoint_error(why, errc::incompatible_socket_type,
+                                "the socket bound there is a " + std::string(to_string(it->second.type)) + ", which a " +
+                                    std::string(to_string(connector.type)) + " cannot talk to");
             return nullptr;
         }
         // Before the bind, the connector's own marks alone bound the flows (as in libzmq);

@@ -47,10 +47,10 @@ public:
     std::string_view scheme() const noexcept override { return "ipc"; }
 
     std::error_code resolve(std::string_view address, bool for_bind, const socket_options&,
-                            resolved_address& out) const override {
+                            resolved_address& out, std::string& why) const override {
         std::string path(address);
         if (path == "*") {
-            if (!for_bind) return errc::invalid_endpoint;
+            if (!for_bind) return endpoint_error(why, errc::invalid_endpoint, "a connect needs a path, not '*'");
             // A random token as well as pid and counter: another user cannot plant a file at
             // a name it can predict, and a pid reused in another namespace sharing /tmp does
             // not collide.
@@ -69,13 +69,20 @@ public:
         auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
         un->sun_family = AF_UNIX;
         if (path[0] == '@') { // abstract: a leading NUL, no file, no trailing NUL
-            if (path.size() < 2 || path.size() > sizeof un->sun_path) return errc::invalid_endpoint;
+            if (path.size() < 2) return endpoint_error(why, errc::invalid_endpoint, "an abstract name after '@' is empty");
+            if (path.size() > sizeof un->sun_path)
+                return endpoint_error(why, errc::invalid_endpoint,
+                                      "the abstract name is " + std::to_string(path.size() - 1) + " bytes, over the " +
+                                          std::to_string(sizeof un->sun_path - 1) + "-byte limit");
             un->sun_path[0] = '\0';
             std::memcpy(un->sun_path + 1, path.data() + 1, path.size() - 1);
             out.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
             return {};
         }
-        if (path.size() >= sizeof un->sun_path) return errc::invalid_endpoint; // too long for a unix socket
+        if (path.size() >= sizeof un->sun_path) // too long for a unix socket
+            return endpoint_error(why, errc::invalid_endpoint,
+                                  "the path is " + std::to_string(path.size()) + " bytes, over the " +
+                                      std::to_string(sizeof un->sun_path - 1) + "-byte limit of a unix socket");
         std::memcpy(un->sun_path, path.c_str(), path.size() + 1);
         out.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
         return {};
@@ -90,21 +97,25 @@ public:
     // in flight stops fitting the caches). The kernel caps it at net.core.wmem_max.
     int default_send_buffer() const noexcept override { return 1 << 20; }
 
-    std::error_code prepare_bind(const resolved_address& a) const override {
+    std::error_code prepare_bind(const resolved_address& a, std::string& why) const override {
         if (is_abstract(a)) return {};
         const std::string path = path_of(a);
         struct stat st{};
         if (::lstat(path.c_str(), &st) != 0) return {}; // nothing there
-        if (!S_ISSOCK(st.st_mode)) return errc::address_in_use; // never delete a file that is not ours
+        if (!S_ISSOCK(st.st_mode)) // never delete a file that is not ours
+            return endpoint_error(why, errc::address_in_use, "'" + path + "' exists and is not a socket");
         // A socket file: in use if somebody answers, stale (its process died) if refused.
         // Non-blocking, so a live listener whose backlog is full (a stopped process) is
         // "in use" at once (EAGAIN) rather than a bind() that hangs.
         const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (probe < 0) return {errno, std::system_category()};
+        if (probe < 0)
+            return endpoint_error(why, {errno, std::system_category()},
+                                  std::string("socket() failed: ") + std::strerror(errno));
         const int rc = ::connect(probe, a.get(), a.length);
         const int err = errno;
         ::close(probe);
-        if (rc == 0 || err == EAGAIN || err == EINPROGRESS) return errc::address_in_use;
+        if (rc == 0 || err == EAGAIN || err == EINPROGRESS)
+            return endpoint_error(why, errc::address_in_use, "a live socket listens at '" + path + "'");
         if (err == ECONNREFUSED) ::unlink(path.c_str());
         return {}; // anything else: bind() says what is wrong
     }

@@ -55,32 +55,38 @@ public:
     std::string_view scheme() const noexcept override { return "tcp"; }
 
     std::error_code resolve(std::string_view address, bool for_bind, const socket_options& o,
-                            resolved_address& out) const override {
+                            resolved_address& out, std::string& why) const override {
+        const auto invalid = [&why](std::string reason) {
+            return endpoint_error(why, errc::invalid_endpoint, std::move(reason));
+        };
         const auto colon = address.rfind(':');
-        if (colon == std::string_view::npos || colon == 0 || colon + 1 == address.size()) return errc::invalid_endpoint;
+        if (colon == std::string_view::npos || colon + 1 == address.size())
+            return invalid("no port: tcp://<host>:<port>" + std::string(for_bind ? " (or :* for any)" : ""));
+        if (colon == 0) return invalid("no host: tcp://<host>:<port>" + std::string(for_bind ? " (or *:<port>)" : ""));
         std::string host(address.substr(0, colon));
         const std::string_view port_text = address.substr(colon + 1);
         int port = 0;
         if (port_text == "*") {
-            if (!for_bind) return errc::invalid_endpoint;
+            if (!for_bind) return invalid("a connect needs a port, not '*'");
         } else {
             for (char c : port_text) {
-                if (c < '0' || c > '9') return errc::invalid_endpoint;
+                if (c < '0' || c > '9') return invalid("the port '" + std::string(port_text) + "' is not a number");
             }
-            if (port_text.size() > 5) return errc::invalid_endpoint;
-            port = std::stoi(std::string(port_text));
-            if (port > 65535 || (port == 0 && !for_bind)) return errc::invalid_endpoint;
+            port = port_text.size() > 5 ? 65536 : std::stoi(std::string(port_text));
+            if (port > 65535 || (port == 0 && !for_bind))
+                return invalid("the port " + std::string(port_text) + " is out of range " + (for_bind ? "0" : "1") +
+                               "-65535");
         }
         bool bracketed = false;
         if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
             host = host.substr(1, host.size() - 2);
             bracketed = true;
         } else if (host.find_first_of("[]:") != std::string::npos) {
-            return errc::invalid_endpoint; // an IPv6 address needs its brackets
+            return invalid("the host '" + host + "' is not one: an IPv6 address goes in brackets, [::1]");
         }
         out = {};
         if (host == "*") {
-            if (!for_bind) return errc::invalid_endpoint;
+            if (!for_bind) return invalid("a connect needs a host, not '*'");
             if (o.ipv6) {
                 auto* a6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
                 a6->sin6_family = AF_INET6;
@@ -106,8 +112,11 @@ public:
         if (bracketed) hints.ai_flags |= AI_NUMERICHOST;
         addrinfo* res = nullptr;
         const std::string service = std::to_string(port);
-        if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &res) != 0 || res == nullptr)
-            return bracketed ? errc::invalid_endpoint : errc::host_unreachable;
+        if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0 || res == nullptr) {
+            if (bracketed) return invalid("'" + host + "' is not an IPv6 address");
+            return endpoint_error(why, errc::cannot_resolve,
+                                  "cannot resolve host '" + host + "': " + (rc != 0 ? ::gai_strerror(rc) : "no address"));
+        }
         std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
         out.length = static_cast<socklen_t>(res->ai_addrlen);
         ::freeaddrinfo(res);
@@ -143,7 +152,7 @@ public:
         }
     }
 
-    std::error_code prepare_bind(const resolved_address&) const override { return {}; }
+    std::error_code prepare_bind(const resolved_address&, std::string&) const override { return {}; }
     void after_close(const resolved_address&) const noexcept override {}
 };
 
