@@ -135,6 +135,19 @@ TEST_CASE("tcp: a connect by host name reports the endpoint as given") {
 
 namespace {
 
+// The what() of the std::system_error that `call` throws, once its code is checked.
+template <class Call>
+std::string what_of(Call call, errc expected) {
+    try {
+        call();
+    } catch (const std::system_error& e) {
+        CHECK(e.code() == expected);
+        return e.what();
+    }
+    FAIL("no exception");
+    return {};
+}
+
 // Each bad endpoint fails with its code, and the exception of the throwing form names the
 // cause (what a user needs to fix it).
 void check_refused(socket_type type, const char* uri, bool bind, errc expected, const char* reason) {
@@ -146,18 +159,9 @@ void check_refused(socket_type type, const char* uri, bool bind, errc expected, 
     else
         s.connect(uri, ec);
     CHECK_MESSAGE(ec == expected, uri << " gave " << ec.message());
-    try {
-        if (bind)
-            s.bind(uri);
-        else
-            s.connect(uri);
-        FAIL(uri << ": no exception");
-    } catch (const std::system_error& e) {
-        CHECK(e.code() == expected);
-        const std::string what = e.what();
-        CHECK_MESSAGE(what.find(reason) != std::string::npos, uri << ": '" << what << "' does not say '" << reason << "'");
-        CHECK_MESSAGE(what.find(uri) != std::string::npos, "'" << what << "' does not name the endpoint");
-    }
+    const std::string what = what_of([&] { bind ? s.bind(uri) : s.connect(uri); }, expected);
+    CHECK_MESSAGE(what.find(reason) != std::string::npos, uri << ": '" << what << "' does not say '" << reason << "'");
+    CHECK_MESSAGE(what.find(uri) != std::string::npos, "'" << what << "' does not name the endpoint");
 }
 
 } // namespace
@@ -197,34 +201,20 @@ TEST_CASE("endpoints: a bad URI, an unknown scheme and an empty inproc name fail
 TEST_CASE("endpoints: unbind and disconnect of an endpoint the socket does not have say so") {
     context ctx;
     volley::socket s(ctx, socket_type::pull);
-    try {
-        s.unbind("inproc://never-bound");
-        FAIL("no exception");
-    } catch (const std::system_error& e) {
-        CHECK(e.code() == errc::endpoint_not_found);
-        CHECK(std::string(e.what()).find("this socket has not bound it") != std::string::npos);
-    }
+    CHECK(what_of([&] { s.unbind("inproc://never-bound"); }, errc::endpoint_not_found)
+              .find("this socket has not bound it") != std::string::npos);
+    CHECK(what_of([&] { s.disconnect("inproc://never-connected"); }, errc::endpoint_not_found)
+              .find("this socket has not connected it") != std::string::npos);
 }
 
 TEST_CASE("inproc: a second bind to a name, and a connect of the wrong type, fail with a reason") {
     context ctx;
     volley::socket a(ctx, socket_type::pull), b(ctx, socket_type::pull), c(ctx, socket_type::pull);
     a.bind("inproc://taken");
-    try {
-        b.bind("inproc://taken");
-        FAIL("no exception");
-    } catch (const std::system_error& e) {
-        CHECK(e.code() == errc::address_in_use);
-        CHECK(std::string(e.what()).find("another socket is bound to it") != std::string::npos);
-    }
-    try {
-        c.connect("inproc://taken");
-        FAIL("no exception");
-    } catch (const std::system_error& e) {
-        CHECK(e.code() == errc::incompatible_socket_type);
-        CHECK(std::string(e.what()).find("the socket bound there is a PULL, which a PULL cannot talk to") !=
-              std::string::npos);
-    }
+    CHECK(what_of([&] { b.bind("inproc://taken"); }, errc::address_in_use).find("another socket is bound to it") !=
+          std::string::npos);
+    CHECK(what_of([&] { c.connect("inproc://taken"); }, errc::incompatible_socket_type)
+              .find("the socket bound there is a PULL, which a PULL cannot talk to") != std::string::npos);
 }
 
 TEST_CASE("tcp: a port in use fails with address_in_use") {
