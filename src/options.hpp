@@ -44,7 +44,9 @@ struct socket_options {
     int rcvbuf = -1;
 
     // Validates and stores one option; leaves the value unchanged on error.
-    std::error_code set(option_id id, const option_value& value) noexcept;
+    // invalid_argument for a value out of its range; `why` then names the option and what
+    // it takes ("sndhwm takes 0 or more, not -5").
+    std::error_code set(option_id id, const option_value& value, std::string& why) noexcept;
     option_value get(option_id id) const;
 };
 

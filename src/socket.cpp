@@ -128,8 +128,9 @@ recv_multipart_result socket::recv_multipart(recv_flags flags) noexcept {
     return parts;
 }
 
-void socket::set_option(detail::option_id id, const detail::option_value& v, std::error_code& ec) noexcept {
-    ec = impl_ ? impl_->set_option(id, v) : make_error_code(errc::closed);
+void socket::set_option(detail::option_id id, const detail::option_value& v, std::error_code& ec,
+                        std::string& why) noexcept {
+    ec = impl_ ? impl_->set_option(id, v, why) : make_error_code(errc::closed);
 }
 
 detail::option_value socket::get_option(detail::option_id id) const {

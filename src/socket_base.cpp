@@ -47,7 +47,8 @@ std::error_code socket_base::disconnect(std::string_view uri, std::string& why) 
 }
 
 std::error_code socket_base::add_endpoint(std::string_view uri, bool bind, std::string& why) {
-    if (terminated_.load(std::memory_order_seq_cst)) return endpoint_error(why, errc::terminated, "the context was shut down");
+    if (terminated_.load(std::memory_order_seq_cst))
+        return endpoint_error(why, errc::terminated, "the context was shut down");
     endpoint ep;
     if (auto ec = parse_endpoint(uri, ep, why)) return ec;
     transport::transport* t = ctx_->find_transport(ep.scheme);
@@ -75,7 +76,8 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind, std::
 }
 
 std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound, std::string& why) {
-    if (terminated_.load(std::memory_order_seq_cst)) return endpoint_error(why, errc::terminated, "the context was shut down");
+    if (terminated_.load(std::memory_order_seq_cst))
+        return endpoint_error(why, errc::terminated, "the context was shut down");
     auto it = std::find_if(endpoints_.begin(), endpoints_.end(), [&](const endpoint_entry& e) {
         return e.bound == bound && (e.uri == uri || e.handle->resolved_uri() == uri);
     });
@@ -351,8 +353,8 @@ clock::time_point socket_base::linger_deadline() const noexcept {
 
 // ---------------------------------------------------------------- options and life
 
-std::error_code socket_base::set_option(option_id id, const option_value& v) noexcept {
-    if (auto ec = options_.set(id, v)) return ec;
+std::error_code socket_base::set_option(option_id id, const option_value& v, std::string& why) noexcept {
+    if (auto ec = options_.set(id, v, why)) return ec;
     return is_action(id) ? on_action(id) : std::error_code{};
 }
 

@@ -49,7 +49,7 @@ public:
     // Sends frame `m` (its more flag set by the caller); consumes it only on success.
     errc send(message& m, bool dontwait) noexcept;
     errc recv(message& m, bool dontwait) noexcept;
-    std::error_code set_option(option_id id, const option_value& v) noexcept;
+    std::error_code set_option(option_id id, const option_value& v, std::string& why) noexcept;
     const socket_options& options() const noexcept { return options_; }
     const std::string& last_endpoint() const noexcept { return last_endpoint_; }
     socket_type type() const noexcept { return type_; }

@@ -137,16 +137,19 @@ public:
     /// Receives every frame of one message.
     recv_multipart_result recv_multipart(recv_flags flags = recv_flags::none) noexcept;
 
-    /// Sets option `o` (see volley::opt). Throws std::system_error (invalid_argument, closed).
+    /// Sets option `o` (see volley::opt). Throws std::system_error (invalid_argument, closed)
+    /// whose what() names the option and the values it takes.
     template <class O>
-    void set(O o, const typename O::value_type& value) {
+    void set(O, const typename O::value_type& value) {
         std::error_code ec;
-        set(o, value, ec);
-        throw_if(ec, "set option");
+        std::string why;
+        set_option(O::id, detail::option_value(value), ec, why);
+        throw_if(ec, "set option", {}, why);
     }
     template <class O>
     void set(O, const typename O::value_type& value, std::error_code& ec) noexcept {
-        set_option(O::id, detail::option_value(value), ec);
+        std::string why;
+        set_option(O::id, detail::option_value(value), ec, why);
     }
     /// Reads option `o`. Throws std::system_error (closed).
     template <class O>
@@ -193,7 +196,8 @@ public:
     detail::socket_base* base() const noexcept { return impl_.get(); }
 
 private:
-    void set_option(detail::option_id id, const detail::option_value& v, std::error_code& ec) noexcept;
+    void set_option(detail::option_id id, const detail::option_value& v, std::error_code& ec,
+                    std::string& why) noexcept;
     detail::option_value get_option(detail::option_id id) const;
     static void throw_if(const std::error_code& ec, std::string_view what, std::string_view uri = {},
                          std::string_view why = {});

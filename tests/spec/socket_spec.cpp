@@ -103,6 +103,31 @@ TEST_CASE("options have libzmq's defaults, except a bounded linger") {
     CHECK(s.get(opt::routing_id).empty());
 }
 
+TEST_CASE("a rejected option value is named, with the values the option takes") {
+    context ctx;
+    socket s(ctx, socket_type::pair);
+    const auto what_of = [](auto&& set) -> std::string {
+        try {
+            set();
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == errc::invalid_argument);
+            return e.what();
+        }
+        FAIL("no exception");
+        return {};
+    };
+    CHECK(what_of([&] { s.set(opt::rcvhwm, -5); }).find("rcvhwm takes 0 or more, not -5") != std::string::npos);
+    CHECK(what_of([&] { s.set(opt::linger, std::chrono::milliseconds(-2)); })
+              .find("linger takes 0 ms or more, or volley::infinite, not -2 ms") != std::string::npos);
+    CHECK(what_of([&] { s.set(opt::routing_id, std::string(256, 'x')); })
+              .find("routing_id takes at most 255 bytes, not starting with a zero byte, not 256 bytes") !=
+          std::string::npos);
+    CHECK(what_of([&] { s.set(opt::heartbeat_ttl, std::chrono::milliseconds(7'000'000)); })
+              .find("heartbeat_ttl takes 0 to 6553599 ms") != std::string::npos);
+    CHECK(what_of([&] { s.set(opt::tcp_keepalive, 2); }).find("tcp_keepalive takes -1 (the system's), 0 or 1, not 2") !=
+          std::string::npos);
+}
+
 TEST_CASE("options are validated, and a rejected value leaves the option unchanged") {
     context ctx;
     socket s(ctx, socket_type::pair);

@@ -157,8 +157,8 @@ public:
         auto it = bound_.find(to.address);
         if (it != bound_.end() && !compatible(connector.type, it->second.type)) {
             ec = endpoint_error(why, errc::incompatible_socket_type,
-                                "the socket bound there is a " + std::string(to_string(it->second.type)) + ", which a " +
-                                    std::string(to_string(connector.type)) + " cannot talk to");
+                                "the socket bound there is a " + std::string(to_string(it->second.type)) +
+                                    ", which a " + std::string(to_string(connector.type)) + " cannot talk to");
             return nullptr;
         }
         // Before the bind, the connector's own marks alone bound the flows (as in libzmq);

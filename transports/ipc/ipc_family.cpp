@@ -69,7 +69,8 @@ public:
         auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
         un->sun_family = AF_UNIX;
         if (path[0] == '@') { // abstract: a leading NUL, no file, no trailing NUL
-            if (path.size() < 2) return endpoint_error(why, errc::invalid_endpoint, "an abstract name after '@' is empty");
+            if (path.size() < 2)
+                return endpoint_error(why, errc::invalid_endpoint, "an abstract name after '@' is empty");
             if (path.size() > sizeof un->sun_path)
                 return endpoint_error(why, errc::invalid_endpoint,
                                       "the abstract name is " + std::to_string(path.size() - 1) + " bytes, over the " +

@@ -62,7 +62,8 @@ public:
         const auto colon = address.rfind(':');
         if (colon == std::string_view::npos || colon + 1 == address.size())
             return invalid("no port: tcp://<host>:<port>" + std::string(for_bind ? " (or :* for any)" : ""));
-        if (colon == 0) return invalid("no host: tcp://<host>:<port>" + std::string(for_bind ? " (or *:<port>)" : ""));
+        if (colon == 0)
+            return invalid("no host: tcp://<host>:<port>" + std::string(for_bind ? " (or *:<port>)" : ""));
         std::string host(address.substr(0, colon));
         const std::string_view port_text = address.substr(colon + 1);
         int port = 0;
@@ -114,8 +115,8 @@ public:
         const std::string service = std::to_string(port);
         if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0 || res == nullptr) {
             if (bracketed) return invalid("'" + host + "' is not an IPv6 address");
-            return endpoint_error(why, errc::cannot_resolve,
-                                  "cannot resolve host '" + host + "': " + (rc != 0 ? ::gai_strerror(rc) : "no address"));
+            const std::string cause = rc != 0 ? ::gai_strerror(rc) : "no address";
+            return endpoint_error(why, errc::cannot_resolve, "cannot resolve host '" + host + "': " + cause);
         }
         std::memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
         out.length = static_cast<socklen_t>(res->ai_addrlen);
