@@ -24,6 +24,12 @@ transport::transport* context_core::find_transport(std::string_view scheme) cons
     return nullptr;
 }
 
+std::string context_core::transport_schemes() const {
+    std::string list;
+    for (const auto& t : transports_) list += (list.empty() ? "" : ", ") + std::string(t->scheme());
+    return list;
+}
+
 void context_core::add_socket(socket_base* s) {
     std::lock_guard lock(mutex_);
     if (shut_down_.load(std::memory_order_relaxed))

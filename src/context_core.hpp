@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -29,6 +30,8 @@ public:
 
     // The transport for `scheme`, or nullptr. Thread-safe.
     transport::transport* find_transport(std::string_view scheme) const noexcept;
+    // The schemes there are, "inproc, ipc, tcp" (for an error naming an unknown one).
+    std::string transport_schemes() const;
 
     // Registry of live sockets. Thread-safe. add_socket throws std::system_error
     // (errc::terminated) after shutdown.

@@ -54,7 +54,7 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind, std::
     transport::transport* t = ctx_->find_transport(ep.scheme);
     if (t == nullptr)
         return endpoint_error(why, errc::unknown_scheme,
-                              "no transport '" + ep.scheme + "' (there are inproc, ipc and tcp)");
+                              "no transport '" + ep.scheme + "' (there are " + ctx_->transport_schemes() + ")");
     static std::atomic<std::uint64_t> next_id{1}; // unique across sockets: transports key on it
     const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
     const transport::endpoint_owner owner{type_, options_, mailbox_, monitor_, id};
