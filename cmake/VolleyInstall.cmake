@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MPL-2.0
-# What `cmake --install` puts in place, in two components: runtime (the shared library)
-# and development (headers, the .so link, the static library, the CMake package and
-# volley.pc). `cpack -G DEB` makes one package of each: libvolley and libvolley-dev.
+# What `cmake --install` puts in place, in three components: runtime (the shared library),
+# development (headers, the .so link, the static library, the CMake package and volley.pc)
+# and tools (the volley command, when VOLLEY_CLI builds it). `cpack -G DEB` makes one
+# package of each: libvolley, libvolley-dev and volley-tools.
 include_guard(GLOBAL)
 include(CMakePackageConfigHelpers)
 
@@ -40,6 +41,9 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "C++20 messaging library in the ZeroMQ sty
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_ALL runtime development)
+if(TARGET volley_cli)
+  list(APPEND CPACK_COMPONENTS_ALL tools)
+endif()
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libvolley)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
@@ -47,6 +51,12 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME libvolley-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS "libvolley (= ${PROJECT_VERSION})")
+# The tool's only library beyond libc and libstdc++ (which libvolley depends on) is libvolley,
+# which dpkg-shlibdeps cannot look up before it is installed: name it instead.
+set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME volley-tools)
+set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS "libvolley (= ${PROJECT_VERSION})")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "volley: the shared library")
 set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION "volley: headers, static library, CMake package and pkg-config file")
+set(CPACK_COMPONENT_TOOLS_DESCRIPTION "volley: the volley command (send, receive and monitor from a shell)")
 include(CPack)

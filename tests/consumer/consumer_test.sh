@@ -23,6 +23,12 @@ done
 ls "$prefix"/lib/libvolley.so.* >/dev/null || { echo "consumer: no versioned libvolley.so"; exit 1; }
 version=$(sed -n 's/^#define VOLLEY_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' "$prefix/include/volley/version.hpp" | paste -sd.)
 
+step "the installed volley tool runs, on the installed library"
+[ "$("$prefix/bin/volley" --version)" = "volley $version" ] || { echo "consumer: $prefix/bin/volley --version fails"; exit 1; }
+# (through its rpath, $ORIGIN/../lib: ldd shows "$prefix/bin/../lib/libvolley.so...")
+ldd "$prefix/bin/volley" | grep -q "$prefix/bin/../lib/libvolley.so" ||
+  { echo "consumer: $prefix/bin/volley does not load $prefix/lib/libvolley.so"; exit 1; }
+
 step "find_package(volley) from an outside project"
 gen=""
 command -v ninja >/dev/null && gen="-G Ninja"
@@ -56,7 +62,7 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
        $(pkg-config --cflags volley) "$prefix/lib/libvolley.a" $(pkg-config --libs-only-other --static volley)
 "$work/hello_pc_static"
 if ldd "$work/hello_pc_static" | grep -q libvolley.so; then echo "consumer: hello_pc_static loads libvolley.so"; exit 1; fi
-step "cpack -G DEB: libvolley and libvolley-dev"
+step "cpack -G DEB: libvolley, libvolley-dev and volley-tools"
 (cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/deb" >"$work/cpack.log" 2>&1) ||
   { tail -20 "$work/cpack.log"; exit 1; }
 runtime=$(ls "$work"/deb/libvolley_"$version"_*.deb) && dev=$(ls "$work"/deb/libvolley-dev_"$version"_*.deb) ||
@@ -68,6 +74,9 @@ for f in include/volley/volley.hpp libvolley.a volleyConfig.cmake volley.pc "lib
   grep -q "$f" "$work/dev.list" || { echo "consumer: $dev lacks $f"; exit 1; }
 done
 dpkg-deb -f "$dev" Depends | grep -q "libvolley (= $version)" || { echo "consumer: $dev does not depend on libvolley"; exit 1; }
+tools=$(ls "$work"/deb/volley-tools_"$version"_*.deb) || { echo "consumer: cpack made no volley-tools"; exit 1; }
+dpkg-deb -c "$tools" | grep -q "bin/volley$" || { echo "consumer: $tools lacks bin/volley"; exit 1; }
+dpkg-deb -f "$tools" Depends | grep -q "libvolley (= $version)" || { echo "consumer: $tools does not depend on libvolley"; exit 1; }
 
 step "add_subdirectory(volley) from an outside project, without the test and perf packages"
 cmake -S "$here/subproject" -B "$work/sub" $gen --no-warn-unused-cli -DVOLLEY_SOURCE_DIR="$here/../.." -DCMAKE_CXX_COMPILER="$cxx" \
