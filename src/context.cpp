@@ -10,22 +10,25 @@ context::context() : core_(std::make_shared<detail::context_core>()) {}
 
 context::~context() {
     if (!core_) return;
-    core_->shutdown();
-    core_->join_io(); // connections flush within their sockets' linger, then the I/O thread ends
+    core_->shutdown(false);
+    core_->join_io(); // connected peers get what is queued within linger, then the I/O thread ends
 }
 
 context::context(context&&) noexcept = default;
 
 context& context::operator=(context&& other) noexcept {
     if (this != &other) {
-        shutdown();
+        if (core_) { // the context assigned over ends as if destroyed
+            core_->shutdown(false);
+            core_->join_io();
+        }
         core_ = std::move(other.core_);
     }
     return *this;
 }
 
 void context::shutdown() noexcept {
-    if (core_) core_->shutdown();
+    if (core_) core_->shutdown(true);
 }
 
 bool context::is_shut_down() const noexcept {

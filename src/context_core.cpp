@@ -42,13 +42,13 @@ void context_core::remove_socket(socket_base* s) noexcept {
     sockets_.erase(s);
 }
 
-void context_core::shutdown() noexcept {
+void context_core::shutdown(bool drop_queued) noexcept {
     {
         std::lock_guard lock(mutex_);
         if (shut_down_.exchange(true, std::memory_order_acq_rel)) return;
         for (socket_base* s : sockets_) s->terminate();
     }
-    for (auto& t : transports_) t->shutdown();
+    for (auto& t : transports_) t->shutdown(drop_queued);
 }
 
 void context_core::join_io() noexcept {

@@ -39,8 +39,10 @@ public:
     void remove_socket(socket_base* s) noexcept;
 
     // Terminates every live socket (and every socket created later), and stops every
-    // transport's endpoints. Thread-safe.
-    void shutdown() noexcept;
+    // transport's endpoints: `drop_queued` (context::shutdown()) closes every connection
+    // now; otherwise (the destructor) connected peers get what is queued within linger
+    // (transport::shutdown). The first call decides. Thread-safe.
+    void shutdown(bool drop_queued) noexcept;
     // Waits until connections have finished lingering, then stops the I/O thread.
     void join_io() noexcept;
 

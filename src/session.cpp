@@ -94,11 +94,19 @@ void session::connection_down(connection& c, std::error_code why, std::string de
     owner_.connection_lost(*this, was_up, why, std::move(detail));
 }
 
-void session::stop(bool context_end) noexcept {
+void session::stop(stop_reason why) noexcept {
     if (ended_) return;
     stopped_ = true;
-    if (context_end) {
-        linger(deadline_after(info_->options.linger));
+    if (why != stop_reason::endpoint) {
+        // The one rule at context end: only a peer connected now still gets what is queued.
+        context_ending_ = true;
+        if (connection_ != nullptr && up_) {
+            linger(why == stop_reason::context_shutdown ? clock::now() : deadline_after(info_->options.linger));
+        } else if (connection_ != nullptr) {
+            connection_->drain(clock::now()); // in its handshake: dropped, and no other comes
+        } else {
+            finish();
+        }
         return;
     }
     // unbind: an accepted connection not up yet closes (it has no pipe; those that have
@@ -168,6 +176,7 @@ void session::linger(clock::time_point deadline) noexcept {
 }
 
 bool session::draining() noexcept {
+    if (context_ending_) return false; // the connection up now (if any) has the deadline itself
     const bool may_connect = connection_ != nullptr || info_->options.reconnect_ivl.count() >= 0;
     return connect_ && pipe_ != nullptr && pipe_->readable() && clock::now() < deadline_ && may_connect;
 }

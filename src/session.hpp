@@ -63,6 +63,10 @@ public:
 
 class session;
 
+// Why an endpoint stops: unbind / disconnect; the context's destructor (what is queued goes
+// to a peer connected now, within the socket's linger); context::shutdown() (stop now).
+enum class stop_reason { endpoint, context_end, context_shutdown };
+
 // The endpoint a session belongs to: a listener or a connector.
 class session_owner {
 public:
@@ -96,10 +100,12 @@ public:
     void connection_down(connection& c, std::error_code why, std::string detail) noexcept;
 
     // ---- the endpoint's side ----
-    // unbind / disconnect (`context_end` false): a connection not past its handshake
+    // unbind / disconnect (stop_reason::endpoint): a connection not past its handshake
     // closes; the socket closes the pipe of one that is, which decides the rest. At
-    // context end: deliver what is queued within the socket's linger, then end.
-    void stop(bool context_end) noexcept;
+    // context end: a connection past its handshake delivers what is queued within the
+    // socket's linger (context_shutdown: not at all), then the session ends; without one
+    // it ends now, dropping what is queued, and it never connects again.
+    void stop(stop_reason why) noexcept;
     // The endpoint gives up (reconnect_ivl -1 and the connection is lost): end now.
     void end() noexcept;
     // True while the session wants a connection: it is not over, and it is not lingering
@@ -136,6 +142,7 @@ private:
     bool had_connection_ = false;    // a connection was up on pipe_ before
     bool stopped_ = false;           // the endpoint stopped
     bool lingering_ = false;         // the socket closed its end, or the context ends
+    bool context_ending_ = false;    // no connection comes any more: deliver over this one or drop
     bool ended_ = false;             // finish() ran
     bool completed_ = false;         // complete() ran
     clock::time_point deadline_ = clock::time_point::max(); // lingering: deliver until then

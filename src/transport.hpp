@@ -71,9 +71,12 @@ public:
     // Starts connecting to `to` (now, or when the peer appears). Same contract.
     virtual std::unique_ptr<endpoint_handle> dial(const endpoint& to, const endpoint_owner& owner,
                                                   std::error_code& ec, std::string& why) = 0;
-    // Context shutdown: stop every endpoint; connections flush within their socket's linger,
-    // then close. Any thread; must not block.
-    virtual void shutdown() noexcept {}
+    // The context ends: stop every endpoint. `drop_queued` (context::shutdown()): every
+    // connection closes now and what is queued is dropped. Otherwise (the context's
+    // destructor) a connection whose handshake is done delivers what is queued within its
+    // socket's linger, then closes; what waits for a peer not connected now is dropped.
+    // Any thread; must not block.
+    virtual void shutdown(bool drop_queued) noexcept { (void)drop_queued; }
 };
 
 // Hands pipe end `p` (with the one reference the caller holds) to the socket whose

@@ -45,7 +45,9 @@ inline constexpr option<int, detail::option_id::sndhwm> sndhwm{};
 /// Receive high-water mark, in whole messages per peer (default 1000; 0 = no limit).
 inline constexpr option<int, detail::option_id::rcvhwm> rcvhwm{};
 /// How long messages still queued when the socket closes may be delivered
-/// (default 30 s; 0 drops them at once; volley::infinite waits without limit).
+/// (default 30 s; 0 drops them at once; volley::infinite waits without limit). The context's
+/// destructor waits for them only toward peers connected at that moment, and
+/// context::shutdown() drops them (context.hpp states the rule).
 inline constexpr option<std::chrono::milliseconds, detail::option_id::linger> linger{};
 /// How long a blocking send may wait (default volley::infinite; 0 = never wait).
 inline constexpr option<std::chrono::milliseconds, detail::option_id::sndtimeo> sndtimeo{};

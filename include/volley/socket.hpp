@@ -187,7 +187,8 @@ public:
     /// The socket's type. Throws std::system_error (closed) on a moved-from socket.
     socket_type type() const;
     /// Closes the socket: stops its endpoints; messages it queued stay deliverable for
-    /// the linger period. Later calls fail with errc::closed. Idempotent; never blocks.
+    /// the linger period while the context lives (when the context ends, only toward peers
+    /// connected then: context.hpp). Later calls fail with errc::closed. Idempotent; never blocks.
     void close() noexcept;
     /// False once closed (or moved from).
     bool is_open() const noexcept { return impl_ != nullptr; }

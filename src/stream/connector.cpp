@@ -141,10 +141,12 @@ void connector::retry(std::error_code why, std::string detail) noexcept {
     }
 }
 
-void connector::stop(bool context_end) noexcept {
-    if (stopped_ || finished_) return;
+void connector::stop(stop_reason why) noexcept {
+    // A connect the socket dropped may still be delivering its queue; the context's end
+    // comes to it again and decides that (session::stop).
+    if (finished_ || (stopped_ && why == stop_reason::endpoint)) return;
     stopped_ = true;
-    session_->stop(context_end); // decides whether a connection is still wanted
+    session_->stop(why); // decides whether a connection is still wanted
 }
 
 void connector::session_ended(session&) noexcept {

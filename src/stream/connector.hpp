@@ -32,7 +32,7 @@ public:
     // Stops reconnecting. At context end (`context_end`) the session delivers what is
     // queued within the socket's linger; on disconnect the socket closes the pipe next,
     // with its linger, and that decides.
-    void stop(bool context_end) noexcept;
+    void stop(stop_reason why) noexcept;
 
     void on_io(std::uint32_t events) noexcept override;
     void connection_lost(session& s, bool established, std::error_code why, std::string detail) noexcept override;

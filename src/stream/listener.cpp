@@ -79,7 +79,7 @@ void listener::resume_accepting() noexcept {
     }
 }
 
-void listener::stop(bool context_end) noexcept {
+void listener::stop(stop_reason why) noexcept {
     if (!stopped_) {
         stopped_ = true;
         reactor_.cancel_timer(backoff_timer_);
@@ -91,7 +91,7 @@ void listener::stop(bool context_end) noexcept {
     }
     // Copy: stopping a session may end it, which erases it from sessions_.
     const std::vector<session*> live(sessions_.begin(), sessions_.end());
-    for (session* s : live) s->stop(context_end);
+    for (session* s : live) s->stop(why);
     retire_if_done();
 }
 

@@ -27,7 +27,7 @@ public:
     // Stops accepting and closes connections still in the handshake. At context end
     // (`context_end`) established connections too flush within the socket's linger and
     // close; on unbind they end with their pipes, which the socket closes.
-    void stop(bool context_end) noexcept;
+    void stop(stop_reason why) noexcept;
 
     void on_io(std::uint32_t events) noexcept override;
     void connection_lost(session&, bool, std::error_code, std::string) noexcept override {} // accepted: never

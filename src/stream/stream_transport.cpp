@@ -15,7 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <unordered_map>
+#include <utility>
 #include <variant>
+#include <vector>
 
 namespace volley::detail {
 namespace {
@@ -133,13 +135,17 @@ public:
         return std::make_unique<stream_handle>(self, id, std::move(uri));
     }
 
-    void shutdown() noexcept override {
+    void shutdown(bool drop_queued) noexcept override {
         if (!ctx_.io_started()) return;
         auto self = shared_from_this();
-        ctx_.io().post([self] {
+        const auto why = drop_queued ? stop_reason::context_shutdown : stop_reason::context_end;
+        ctx_.io().post([self, why] {
             auto all = std::move(self->endpoints_);
             self->endpoints_.clear();
-            for (auto& [id, ep] : all) self->stop_endpoint(ep, true);
+            for (auto& [id, ep] : all) self->stop_endpoint(ep, why);
+            for (const auto& weak : std::exchange(self->stopped_, {})) {
+                if (auto ep = lock(weak)) self->stop_endpoint(*ep, why);
+            }
         });
     }
 
@@ -149,7 +155,10 @@ public:
         if (it == endpoints_.end()) return;
         auto ep = it->second;
         endpoints_.erase(it);
-        stop_endpoint(ep, false);
+        stop_endpoint(ep, stop_reason::endpoint);
+        // It may linger (a connect delivering its queue): the context's end must reach it.
+        std::erase_if(stopped_, [](const weak_endpoint& w) { return !lock(w); });
+        std::visit([this](const auto& e) { stopped_.emplace_back(std::weak_ptr(e)); }, ep);
     }
 
     context_core& ctx_;
@@ -160,12 +169,21 @@ private:
     // socket removes the endpoint, and stopping a finished one does nothing.
     using live_endpoint = std::variant<std::shared_ptr<listener>, std::shared_ptr<connector>>;
 
-    static void stop_endpoint(const live_endpoint& ep, bool context_end) noexcept {
-        std::visit([context_end](const auto& e) { e->stop(context_end); }, ep);
+    using weak_endpoint = std::variant<std::weak_ptr<listener>, std::weak_ptr<connector>>;
+    static std::optional<live_endpoint> lock(const weak_endpoint& w) {
+        return std::visit([](const auto& p) -> std::optional<live_endpoint> {
+            if (auto e = p.lock()) return live_endpoint(std::move(e));
+            return std::nullopt;
+        }, w);
+    }
+
+    static void stop_endpoint(const live_endpoint& ep, stop_reason why) noexcept {
+        std::visit([why](const auto& e) { e->stop(why); }, ep);
     }
 
     std::unique_ptr<stream_family> family_;
     std::unordered_map<std::uint64_t, live_endpoint> endpoints_; // reactor thread only
+    std::vector<weak_endpoint> stopped_; // stopped by their socket, maybe still lingering; reactor thread only
 };
 
 stream_handle::~stream_handle() {
@@ -202,7 +220,7 @@ std::unique_ptr<volley::transport::transport> make_stream_transport(context_core
                                                   std::error_code& ec, std::string& why) override {
             return impl->dial(to, owner, ec, why);
         }
-        void shutdown() noexcept override { impl->shutdown(); }
+        void shutdown(bool drop_queued) noexcept override { impl->shutdown(drop_queued); }
     };
     auto h = std::make_unique<holder>();
     h->impl = std::make_shared<stream_transport>(ctx, std::move(family));

@@ -81,6 +81,64 @@ TEST_CASE("context end gives up within linger on a peer that never reads") {
     CHECK(finishes_within(10s, [&] { ctx.reset(); }));
 }
 
+// The one rule at context end (context.hpp): only a peer connected now still gets what is queued.
+TEST_CASE("the context's destructor drops at once what waits for a peer that never connected, whatever the linger") {
+    for (const auto linger : {std::chrono::milliseconds(30'000), infinite}) {
+        CAPTURE(linger.count());
+        const std::string ep = support::unused_tcp_endpoint();
+        auto ctx = std::make_unique<context>();
+        volley::socket open_push(*ctx, socket_type::push), closed_push(*ctx, socket_type::push);
+        for (auto* s : {&open_push, &closed_push}) {
+            s->set(opt::linger, linger);
+            s->connect(ep);
+            REQUIRE(s->send("queued for nobody", send_flags::dontwait).ok());
+        }
+        closed_push.close(); // its queue lingers while the context lives; the end drops it
+        CHECK(finishes_within(10s, [&] { ctx.reset(); }));
+    }
+}
+
+TEST_CASE("the context's destructor delivers what is queued to a connected peer") {
+    context peer_ctx;
+    volley::socket pull(peer_ctx, socket_type::pull);
+    pull.bind("tcp://127.0.0.1:*");
+    auto ctx = std::make_unique<context>();
+    volley::socket push(*ctx, socket_type::push);
+    auto mp = push.monitor();
+    push.connect(pull.last_endpoint());
+    support::expect_event(mp, event_type::handshake_succeeded);
+    constexpr int count = 1000; // within the HWMs: all queued at once
+    for (int i = 0; i < count; ++i) REQUIRE(push.send(std::to_string(i), send_flags::dontwait).ok());
+    REQUIRE(finishes_within(20s, [&] { ctx.reset(); })); // the socket is still open
+    pull.set(opt::rcvtimeo, 10s);
+    for (int i = 0; i < count; ++i) {
+        auto m = pull.recv();
+        REQUIRE(m.ok());
+        CHECK(m->view() == std::to_string(i));
+    }
+}
+
+TEST_CASE("shutdown() drops what is queued: the destructor then returns at once, even with linger infinite") {
+    context peer_ctx;
+    volley::socket pull(peer_ctx, socket_type::pull);
+    pull.set(opt::rcvhwm, 10);
+    pull.bind("tcp://127.0.0.1:*");
+    auto ctx = std::make_unique<context>();
+    volley::socket push(*ctx, socket_type::push);
+    push.set(opt::sndhwm, 100'000);
+    push.set(opt::linger, infinite);
+    auto mp = push.monitor();
+    push.connect(pull.last_endpoint());
+    support::expect_event(mp, event_type::handshake_succeeded);
+    const message body(std::size_t{4096});
+    int sent = 0; // more than the peer, which never reads, and the kernels can take
+    while (sent < 100'000 && push.send(message(body), send_flags::dontwait).ok()) ++sent;
+    CHECK(sent > 10);
+    ctx->shutdown();
+    CHECK(push.send("after", send_flags::dontwait).error() == errc::terminated);
+    CHECK(finishes_within(10s, [&] { ctx.reset(); }));
+}
+
 TEST_CASE("retries far apart do not stretch context end past linger") {
     const std::string ep = support::unused_tcp_endpoint();
     auto ctx = std::make_unique<context>();
