@@ -24,6 +24,27 @@ bool finishes_within(std::chrono::milliseconds limit, Fn&& fn) {
     return done.wait_for(limit) == std::future_status::ready;
 }
 
+// A PUSH (in a context of its own, with `linger`) connected to a PULL that never reads,
+// with every buffer on the way full: the peer's pipe, both kernels, the PUSH's pipe.
+struct stalled_peer {
+    explicit stalled_peer(std::chrono::milliseconds linger) {
+        pull.set(opt::rcvhwm, 10);
+        pull.bind("tcp://127.0.0.1:*");
+        push.set(opt::sndhwm, 100'000);
+        push.set(opt::linger, linger);
+        auto mp = push.monitor();
+        push.connect(pull.last_endpoint());
+        support::expect_event(mp, event_type::handshake_succeeded);
+        const message body(std::size_t{4096});
+        while (sent < 100'000 && push.send(message(body), send_flags::dontwait).ok()) ++sent;
+    }
+    context peer_ctx;
+    volley::socket pull{peer_ctx, socket_type::pull};
+    std::unique_ptr<context> ctx = std::make_unique<context>();
+    volley::socket push{*ctx, socket_type::push};
+    int sent = 0;
+};
+
 } // namespace
 
 TEST_CASE("a PAIR connecting twice to one endpoint, then disconnecting, is harmless") {
@@ -60,25 +81,11 @@ TEST_CASE("a sender that never reconnects ends at once at context end, messages 
 }
 
 TEST_CASE("context end gives up within linger on a peer that never reads") {
-    context peer_ctx;
-    volley::socket pull(peer_ctx, socket_type::pull);
-    pull.set(opt::rcvhwm, 10);
-    pull.bind("tcp://127.0.0.1:*");
-    auto ctx = std::make_unique<context>();
-    volley::socket push(*ctx, socket_type::push);
-    push.set(opt::sndhwm, 100'000);
-    push.set(opt::linger, 200ms);
-    auto mp = push.monitor();
-    push.connect(pull.last_endpoint());
-    support::expect_event(mp, event_type::handshake_succeeded);
-    // Fill every buffer on the way: the peer's pipe, both kernels, our pipe.
-    const message body(std::size_t{4096});
-    int sent = 0;
-    while (sent < 100'000 && push.send(message(body), send_flags::dontwait).ok()) ++sent;
-    CHECK(sent > 10);
+    stalled_peer t(200ms);
+    CHECK(t.sent > 10);
     // The socket stays open; the context ends: its connection may linger 200 ms, no more
     // (it must not reconnect to try again).
-    CHECK(finishes_within(10s, [&] { ctx.reset(); }));
+    CHECK(finishes_within(10s, [&] { t.ctx.reset(); }));
 }
 
 // The one rule at context end (context.hpp): only a peer connected now still gets what is queued.
@@ -119,24 +126,11 @@ TEST_CASE("the context's destructor delivers what is queued to a connected peer"
 }
 
 TEST_CASE("shutdown() drops what is queued: the destructor then returns at once, even with linger infinite") {
-    context peer_ctx;
-    volley::socket pull(peer_ctx, socket_type::pull);
-    pull.set(opt::rcvhwm, 10);
-    pull.bind("tcp://127.0.0.1:*");
-    auto ctx = std::make_unique<context>();
-    volley::socket push(*ctx, socket_type::push);
-    push.set(opt::sndhwm, 100'000);
-    push.set(opt::linger, infinite);
-    auto mp = push.monitor();
-    push.connect(pull.last_endpoint());
-    support::expect_event(mp, event_type::handshake_succeeded);
-    const message body(std::size_t{4096});
-    int sent = 0; // more than the peer, which never reads, and the kernels can take
-    while (sent < 100'000 && push.send(message(body), send_flags::dontwait).ok()) ++sent;
-    CHECK(sent > 10);
-    ctx->shutdown();
-    CHECK(push.send("after", send_flags::dontwait).error() == errc::terminated);
-    CHECK(finishes_within(10s, [&] { ctx.reset(); }));
+    stalled_peer t(infinite);
+    CHECK(t.sent > 10);
+    t.ctx->shutdown();
+    CHECK(t.push.send("after", send_flags::dontwait).error() == errc::terminated);
+    CHECK(finishes_within(10s, [&] { t.ctx.reset(); }));
 }
 
 TEST_CASE("retries far apart do not stretch context end past linger") {
