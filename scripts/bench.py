@@ -237,13 +237,14 @@ def run_pair(local, remote, kind, transport, size, count, timeout):
 
 
 def scaled(values, kind):
-    """Median and (min - max) in one scale: "12.34 us (12.01 - 13.50)"."""
+    """Median and (min - max) in one scale: "12.34 us (12.01 - 13.50)"; one value alone: "12.34 us"."""
     med, lo, hi = statistics.median(values), min(values), max(values)
     if kind == "lat":
-        return f"{med:.2f} us ({lo:.2f} - {hi:.2f})"
+        return f"{med:.2f} us" + (f" ({lo:.2f} - {hi:.2f})" if len(values) > 1 else "")
     # thr and fan: messages (or requests) per second
     scale, prefix = (1e6, "M ") if med >= 1e6 else (1e3, "k ") if med >= 1e3 else (1, "")
-    return f"{med / scale:.2f} {prefix}msg/s ({lo / scale:.2f} - {hi / scale:.2f})"
+    spread = f" ({lo / scale:.2f} - {hi / scale:.2f})" if len(values) > 1 else ""
+    return f"{med / scale:.2f} {prefix}msg/s{spread}"
 
 
 def bandwidth(msgs_per_s, size):
@@ -258,6 +259,33 @@ def cell(values, kind, size):
     if kind == "thr" and size >= 64 * KIB:
         text += f", {bandwidth(statistics.median(values), size)}"
     return text
+
+
+class Progress:
+    """One line on stderr per measurement: how far the script is, what runs now, what it gave.
+
+    [ 17/240  7%  0:42 spent, ~8:10 left] run 1/5: tcp lat 64 B, volley ... 5.23 us
+    """
+
+    def __init__(self, total):
+        self.total, self.finished, self.began = total, 0, time.monotonic()
+
+    def start(self, what):
+        spent = time.monotonic() - self.began
+        left = f", ~{clock(spent / self.finished * (self.total - self.finished))} left" if self.finished else ""
+        width = len(str(self.total))
+        print(f"[{self.finished + 1:{width}}/{self.total} {100 * self.finished // self.total:3}% "
+              f"{clock(spent)} spent{left}] {what} ...", end=" ", file=sys.stderr, flush=True)
+
+    def done(self, result):
+        self.finished += 1
+        print(result, file=sys.stderr, flush=True)
+
+
+def clock(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02}:{seconds % 60:02}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02}"
 
 
 def main():
@@ -309,13 +337,14 @@ def main():
     # left out of its row's figures; the other runs go on, the table is printed and saved with
     # what was measured, and the script then exits with an error naming every failure.
     failures = []
+    progress = Progress(args.runs * sum(len(b["sizes"]) * len(b["variants"]) for b in selected))
     for run in range(1, args.runs + 1):
         for b in selected:
-            print(f"run {run}/{args.runs}: {b['transport']} {b['kind']} ...", file=sys.stderr, flush=True)
             for size in b["sizes"]:
                 count = b["count"](size)
                 # Alternate the variants within each run, so drift hits both alike.
                 for label, local, remote in b["variants"]:
+                    progress.start(f"run {run}/{args.runs}: {b['transport']} {b['tool']} {size} B, {label}")
                     try:
                         if b["kind"] == "fan":
                             endpoint = (f"inproc://bench-{b['section']}" if b["transport"] == "inproc"
@@ -327,8 +356,10 @@ def main():
                             value = run_pair(local, remote, b["kind"], b["transport"], size, count, args.timeout)
                     except RuntimeError as e:
                         failures.append(f"run {run}, {label}: {e}")
+                        progress.done("FAILED")
                         print(f"bench: run failed, left out: {e}", file=sys.stderr, flush=True)
                         continue
+                    progress.done(cell([value], b["kind"], size))
                     raw.setdefault((b["transport"], b["tool"], size, label), []).append(value)
 
     other = f"before ({args.ab})" if args.ab else "libzmq"
