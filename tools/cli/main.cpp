@@ -15,7 +15,6 @@
 #include <pthread.h>
 #include <string_view>
 #include <thread>
-#include <unistd.h>
 
 namespace {
 

@@ -61,8 +61,10 @@ bool repeats(const command& c) {
     return c.count.has_value() || c.interval.has_value();
 }
 
+// push, pub: send each message. req: send each and print its reply.
 int send_all(const command& c, socket& s, const monitor& events) {
     const bool pub = c.type == socket_type::pub;
+    const bool req = c.type == socket_type::req;
     if (pub)
         wait_for_subscriber(c, s);
     else
@@ -74,25 +76,13 @@ int send_all(const command& c, socket& s, const monitor& events) {
         pause(c, sent);
         if (pub) drain_subscriptions(s);
         send_or_fail(c, s, multipart{*text});
+        if (req) print(c, recv_or_fail(c, s, "no reply came"));
     }
     return exit_ok;
 }
 
 int receive_all(const command& c, socket& s) {
     for (std::uint64_t got = 0; !done(c, got); ++got) print(c, recv_or_fail(c, s));
-    return exit_ok;
-}
-
-int request_all(const command& c, socket& s, const monitor& events) {
-    wait_for_peer(c, events);
-    input in(c, repeats(c));
-    for (std::uint64_t made = 0; !done(c, made); ++made) {
-        auto text = in.next();
-        if (!text) break;
-        pause(c, made);
-        send_or_fail(c, s, multipart{*text});
-        print(c, recv_or_fail(c, s, "no reply came"));
-    }
     return exit_ok;
 }
 
@@ -182,9 +172,9 @@ int run(context& ctx, const command& c) {
     monitor events;
     socket s = open_socket(ctx, c, events);
     switch (role_of(c.type)) {
-    case role::send: return send_all(c, s, events);
+    case role::send:
+    case role::request: return send_all(c, s, events);
     case role::receive: return receive_all(c, s);
-    case role::request: return request_all(c, s, events);
     case role::reply: return reply_all(c, s);
     case role::duplex: return duplex(c, s, events);
     }
