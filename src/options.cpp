@@ -126,4 +126,8 @@ option_value socket_options::get(option_id id) const {
     return with_field(id, [&](auto f) { return option_value(this->*f.member); });
 }
 
+const char* option_name(option_id id) noexcept {
+    return with_field(id, [](auto f) { return f.name; });
+}
+
 } // namespace volley::detail

@@ -55,4 +55,28 @@ constexpr bool is_action(option_id id) noexcept {
     return id == option_id::subscribe || id == option_id::unsubscribe;
 }
 
+// Options read while the socket works, so a change takes effect at once. The others are
+// endpoint options: bind() and connect() copy them into what they make (pipes, listeners,
+// connectors, connections), so they may be set only while the socket has no endpoint.
+constexpr bool is_live(option_id id) noexcept {
+    switch (id) {
+    case option_id::sndtimeo:
+    case option_id::rcvtimeo:
+    case option_id::linger:
+    case option_id::subscribe:
+    case option_id::unsubscribe:
+    case option_id::xpub_verbose:
+    case option_id::req_relaxed:
+    case option_id::req_correlate:
+    case option_id::req_resend_ivl:
+    case option_id::router_mandatory:
+    case option_id::router_handover:
+    case option_id::connect_routing_id: return true;
+    default: return false;
+    }
+}
+
+// The option's name as its volley::opt tag spells it ("sndhwm").
+const char* option_name(option_id id) noexcept;
+
 } // namespace volley::detail

@@ -3,6 +3,7 @@
 #include "session.hpp"
 
 #include "pipe.hpp"
+#include "registry.hpp"
 #include "transport.hpp"
 
 namespace volley::detail {
@@ -17,11 +18,54 @@ session::session(reactor& r, std::shared_ptr<const endpoint_info> info, session_
       pipe_per_connection_(!connect ||
                            (info_->type == socket_type::router && info_->options.connect_routing_id.empty())) {
     // A connect's pipe exists from now on: what the socket sends queues until a connection is up.
-    if (!pipe_per_connection_ && !open_pipe({})) throw std::bad_alloc();
+    // A PAIR that has its peer already makes one only if a handshake finds the slot free.
+    if (!pipe_per_connection_ && !(slot_ = info_->shared->take_peer_slot())) pipe_per_connection_ = true;
+    if (!pipe_per_connection_ && !open_pipe({})) {
+        info_->shared->give_back_peer_slot();
+        throw std::bad_alloc();
+    }
 }
 
 session::~session() {
-    if (pipe_ != nullptr) pipe_->close(clock::time_point::max()); // only if never finished (reactor gone)
+    if (pipe_ != nullptr || slot_) close_pipe(); // only if never finished (reactor gone)
+}
+
+errc session::admit(const peer_properties& peer, std::string& reason, std::string& detail) noexcept {
+    try {
+        if (!compatible(info_->type, peer.type)) {
+            reason = "Invalid socket type";
+            detail = "a " + std::string(to_string(info_->type)) + " socket cannot talk to a " +
+                     std::string(to_string(peer.type)) + " peer";
+            return errc::incompatible_socket_type;
+        }
+    } catch (const std::bad_alloc&) {
+        return errc::protocol_error; // no words for it, but a refusal all the same
+    }
+    return admit_any(reason, detail);
+}
+
+errc session::admit_any(std::string& reason, std::string& detail) noexcept {
+    try {
+        if (!slot_ && !(slot_ = info_->shared->take_peer_slot())) {
+            reason = "the " + std::string(to_string(info_->type)) + " socket already has a peer";
+            detail = "refused a further peer: this " + std::string(to_string(info_->type)) +
+                     " socket already has one";
+            return errc::connection_refused;
+        }
+    } catch (const std::bad_alloc&) {
+        return errc::protocol_error; // no words for it, but a refusal all the same
+    }
+    return {};
+}
+
+void session::close_pipe() noexcept {
+    if (pipe_ != nullptr) {
+        pipe_->handler = nullptr;
+        pipe_->close(clock::time_point::max()); // what arrived stays readable for the socket
+        pipe_ = nullptr;
+    }
+    if (slot_) info_->shared->give_back_peer_slot();
+    slot_ = false;
 }
 
 bool session::open_pipe(peer_properties peer) noexcept {
@@ -78,11 +122,8 @@ void session::connection_down(connection& c, std::error_code why, std::string de
         complete();
         return;
     }
-    if (pipe_ != nullptr && pipe_per_connection_ && was_up) {
-        pipe_->handler = nullptr;
-        pipe_->close(clock::time_point::max()); // what was received stays readable for the socket
-        pipe_ = nullptr;
-    }
+    if ((pipe_ != nullptr && pipe_per_connection_ && was_up) || (pipe_ == nullptr && slot_))
+        close_pipe(); // a pipe of this connection; or a slot admit() took for a pipe never made
     // A kept pipe: drop the frames of a message the connection did not finish, or the
     // next connection's first message would be glued onto them.
     if (pipe_ != nullptr) pipe_->rollback();
@@ -101,7 +142,7 @@ void session::stop(stop_reason why) noexcept {
         // The one rule at context end: only a peer connected now still gets what is queued.
         context_ending_ = true;
         if (connection_ != nullptr && up_) {
-            linger(why == stop_reason::context_shutdown ? clock::now() : deadline_after(info_->options.linger));
+            linger(why == stop_reason::context_shutdown ? clock::now() : deadline_after(info_->shared->linger()));
         } else if (connection_ != nullptr) {
             connection_->drain(clock::now()); // in its handshake: dropped, and no other comes
         } else {
@@ -195,11 +236,7 @@ void session::finish() noexcept {
 void session::complete() noexcept {
     if (completed_) return;
     completed_ = true;
-    if (pipe_ != nullptr) {
-        pipe_->handler = nullptr;
-        pipe_->close(clock::time_point::max()); // what arrived stays readable for the socket
-        pipe_ = nullptr;
-    }
+    close_pipe();
     owner_.session_ended(*this);
     reactor_.retire(this);
 }

@@ -26,6 +26,7 @@
 #include "options.hpp"
 #include "peer.hpp"
 #include "reactor.hpp"
+#include "socket_shared.hpp"
 
 #include <volley/socket.hpp>
 
@@ -38,12 +39,14 @@ class mailbox;
 class monitor_queue;
 class pipe;
 
-// What a connection needs to know of its socket, copied when the endpoint was made.
+// What a connection needs to know of its socket, copied when the endpoint was made (what
+// must stay live is in `shared`).
 struct endpoint_info {
     socket_type type;
     socket_options options;
     std::shared_ptr<mailbox> socket_mailbox;
     std::shared_ptr<monitor_queue> monitor;
+    std::shared_ptr<socket_shared> shared; // live: linger, peer slots
     std::uint64_t endpoint_id;
     std::string endpoint; // resolved URI, for monitor events
 };
@@ -87,6 +90,16 @@ public:
     // ---- the connection's side ----
     // A connection (fd connected or accepted) begins its handshake. One at a time.
     void connection_started(connection& c) noexcept;
+    // The admission of a peer whose handshake said who it is, before its connection is up,
+    // the same for every transport: its socket type must be one ours talks to, and an
+    // exclusive socket (PAIR) must have a peer slot free (taken now, for the pipe
+    // connection_up() makes). On refusal, `reason` is what the peer is told (ZMTP ERROR)
+    // and `detail` what our monitor reports.
+    errc admit(const peer_properties& peer, std::string& reason, std::string& detail) noexcept;
+    // The part of admit() that needs nothing of the peer (the slot), for a connection to ask
+    // before it answers the greeting, so that a refused peer is told in place of READY and
+    // never thinks itself connected. admit() then finds the slot taken already.
+    errc admit_any(std::string& reason, std::string& detail) noexcept;
     // Its handshake succeeded. Returns the pipe end it moves messages through (made and
     // attached now, or the one kept from before), or nullptr when it must close (the
     // session is over, or out of memory). `drain_by` is set when the socket already
@@ -120,6 +133,8 @@ public:
 private:
     // Makes the pipe pair and attaches the socket's end, with what is known of the peer.
     bool open_pipe(peer_properties peer) noexcept;
+    // Closes our end (what arrived stays readable for the socket) and gives back the peer slot.
+    void close_pipe() noexcept;
     // The socket closed its end, or the endpoint stopped at context end: deliver what is
     // queued until `deadline` (over the current connection, or one still to come).
     void linger(clock::time_point deadline) noexcept;
@@ -134,11 +149,12 @@ private:
     std::shared_ptr<const endpoint_info> info_;
     session_owner& owner_;
     const bool connect_;
-    const bool pipe_per_connection_; // ROUTER: a pipe is made at each handshake
+    bool pipe_per_connection_;       // ROUTER, a PAIR's connect while it has a peer: a pipe per handshake
     pipe* pipe_ = nullptr;           // our end; the socket owns the other
     std::shared_ptr<channel_slot> channel_ = std::make_shared<channel_slot>();
     connection* connection_ = nullptr;
     bool up_ = false;                // connection_ is past its handshake
+    bool slot_ = false;              // holds one of the socket's peer slots (socket_shared)
     bool had_connection_ = false;    // a connection was up on pipe_ before
     bool stopped_ = false;           // the endpoint stopped
     bool lingering_ = false;         // the socket closed its end, or the context ends

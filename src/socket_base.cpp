@@ -19,7 +19,7 @@ constexpr int max_arm_rounds = 64;
 
 socket_base::socket_base(context_core& ctx, socket_type type)
     : ctx_(ctx.shared_from_this()), type_(type), mailbox_(std::make_shared<mailbox>()),
-      monitor_(std::make_shared<detail::monitor_queue>()) {
+      monitor_(std::make_shared<detail::monitor_queue>()), shared_(std::make_shared<socket_shared>(type)) {
     ctx_->add_socket(this);
 }
 
@@ -57,7 +57,7 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind, std::
                               "no transport '" + ep.scheme + "' (there are " + ctx_->transport_schemes() + ")");
     static std::atomic<std::uint64_t> next_id{1}; // unique across sockets: transports key on it
     const std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);
-    const transport::endpoint_owner owner{type_, options_, mailbox_, monitor_, id};
+    const transport::endpoint_owner owner{type_, options_, mailbox_, monitor_, shared_, id};
     std::error_code ec;
     auto handle = bind ? t->listen(ep, owner, ec, why) : t->dial(ep, owner, ec, why);
     if (!handle) {
@@ -354,8 +354,29 @@ clock::time_point socket_base::linger_deadline() const noexcept {
 // ---------------------------------------------------------------- options and life
 
 std::error_code socket_base::set_option(option_id id, const option_value& v, std::string& why) noexcept {
+    if (!is_live(id) && !endpoints_.empty()) {
+        try {
+            const std::size_t n = endpoints_.size();
+            why = std::string(option_name(id)) + " is read when bind() or connect() makes an endpoint: set it "
+                  "before the first (this socket has " + std::to_string(n) + (n == 1 ? " endpoint)" : " endpoints)");
+        } catch (const std::bad_alloc&) {
+        }
+        return errc::wrong_state;
+    }
+    if (is_action(id)) { // stored only for the pattern to read: kept only if it takes it
+        try {
+            const option_value before = options_.get(id);
+            if (auto ec = options_.set(id, v, why)) return ec;
+            const std::error_code ec = on_action(id);
+            if (ec) (void)options_.set(id, before, why);
+            return ec;
+        } catch (const std::bad_alloc&) {
+            return std::make_error_code(std::errc::not_enough_memory);
+        }
+    }
     if (auto ec = options_.set(id, v, why)) return ec;
-    return is_action(id) ? on_action(id) : std::error_code{};
+    if (id == option_id::linger) shared_->set_linger(options_.linger);
+    return {};
 }
 
 std::error_code socket_base::on_action(option_id) {

@@ -16,6 +16,7 @@
 #include "link.hpp"
 #include "mailbox.hpp"
 #include "options.hpp"
+#include "socket_shared.hpp"
 #include "spin.hpp"
 #include "transport.hpp"
 
@@ -191,6 +192,7 @@ private:
     watched_policy watched_[2];   // by direction
     std::string last_endpoint_;
     std::shared_ptr<detail::monitor_queue> monitor_;
+    std::shared_ptr<socket_shared> shared_; // what its connections read live (linger, peer slots)
     spin_budget spin_;
     fence_mode fence_mode_;        // the pairing asked of the writers when recv parks
     std::uint64_t frames_in_ = 0;  // frames received, for fence_mode_

@@ -26,6 +26,7 @@ namespace volley::detail {
 class context_core;
 class mailbox;
 class monitor_queue;
+class socket_shared;
 class pipe;
 struct attachment;
 } // namespace volley::detail
@@ -46,6 +47,7 @@ struct endpoint_owner {
     const detail::socket_options& options;
     std::shared_ptr<detail::mailbox> mailbox;        // where attach_pipe() sends pipes
     std::shared_ptr<detail::monitor_queue> monitor;  // where events go (kept only while monitored)
+    std::shared_ptr<detail::socket_shared> shared;   // what connections read of the socket live
     std::uint64_t endpoint_id;                       // tag for the pipes of this endpoint
 };
 

@@ -33,7 +33,7 @@ std::error_code from_errno(int err) noexcept {
 
 std::shared_ptr<const endpoint_info> make_info(const vt::endpoint_owner& o, std::string endpoint) {
     return std::make_shared<const endpoint_info>(
-        endpoint_info{o.type, o.options, o.mailbox, o.monitor, o.endpoint_id, std::move(endpoint)});
+        endpoint_info{o.type, o.options, o.mailbox, o.monitor, o.shared, o.endpoint_id, std::move(endpoint)});
 }
 
 class stream_transport;

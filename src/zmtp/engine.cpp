@@ -142,6 +142,11 @@ bool engine::take_greeting() noexcept {
     }
     peer_minor_ = g.major > 3 ? 1 : g.minor;
     state_ = state::handshake;
+    std::string reason, detail;
+    if (const errc refused = session_->admit_any(reason, detail); refused != errc{}) {
+        refuse(refused, reason, detail); // in place of our READY
+        return false;
+    }
     const auto t = info_->type;
     const bool send_identity = t == socket_type::req || t == socket_type::dealer || t == socket_type::router;
     try {
@@ -198,19 +203,6 @@ bool engine::handle_ready(std::span<const std::byte> data) noexcept {
             fail(errc::protocol_error, "unknown peer socket type " + quote_peer(*type_name));
             return false;
         }
-        if (!compatible(info_->type, *peer_type)) {
-            // Tell the peer why, if it still listens (libzmq may have hung up already): a
-            // failed write must not hide the reason we refuse it.
-            encoder_.add(zmtp::make_error("Invalid socket type"), true);
-            iovec iov[8];
-            msghdr mh{};
-            mh.msg_iov = iov;
-            mh.msg_iovlen = static_cast<std::size_t>(encoder_.gather(iov, 8));
-            [[maybe_unused]] const ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-            fail(errc::incompatible_socket_type, "a " + std::string(to_string(info_->type)) +
-                                                     " socket cannot talk to a " + *type_name + " peer");
-            return false;
-        }
         peer.type = *peer_type; // type_name is not used below: the loop moves from props
         for (auto& [name, value] : props) {
             if (zmtp::same_property_name(name, "Identity"))
@@ -222,8 +214,45 @@ bool engine::handle_ready(std::span<const std::byte> data) noexcept {
         fail(errc::protocol_error, "out of memory reading READY");
         return false;
     }
+    std::string reason, detail;
+    if (const errc refused = session_->admit(peer, reason, detail); refused != errc{}) {
+        refuse(refused, reason, detail);
+        return false;
+    }
     on_established(std::move(peer));
     return state_ != state::closed && !failing_;
+}
+
+void engine::refuse(errc why, const std::string& reason, const std::string& detail) noexcept {
+    // Tell the peer why, if it still listens (libzmq may have hung up already): a failed
+    // write must not hide the reason we refuse it.
+    try {
+        if (!reason.empty()) {
+            encoder_.add(zmtp::make_error(reason), true);
+            iovec iov[8];
+            msghdr mh{};
+            mh.msg_iov = iov;
+            mh.msg_iovlen = static_cast<std::size_t>(encoder_.gather(iov, 8));
+            [[maybe_unused]] const ssize_t n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+    } catch (const std::bad_alloc&) {
+    }
+    fail(why, detail.empty() ? "the peer was refused" : detail);
+}
+
+std::string engine::refusal_waiting() noexcept {
+    if (state_ != state::handshake) return {};
+    std::uint8_t buf[2 + 255];                       // one short command frame: flags, size, body
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 2 || (buf[0] & (zmtp::flag_long | zmtp::flag_command)) != zmtp::flag_command) return {}; // a short command?
+    if (n < 2 + static_cast<ssize_t>(buf[1])) return {};
+    try {
+        const auto cmd = zmtp::parse_command(message(buf + 2, buf[1]));
+        if (!cmd || cmd->name != "ERROR") return {};
+        return error_reason(cmd->data);
+    } catch (const std::bad_alloc&) {
+        return {};
+    }
 }
 
 void engine::on_established(peer_properties peer) noexcept {

@@ -146,6 +146,13 @@ private:
     bool on_reactor() const noexcept { return reactor_.in_thread(); }
     bool take_greeting() noexcept;
     bool handle_ready(std::span<const std::byte> data) noexcept; // READY's property list
+    // Refuses the peer in the handshake: tells it `reason` in a ZMTP ERROR, then fails with
+    // `why` and `detail` (handshake_failed).
+    void refuse(errc why, const std::string& reason, const std::string& detail) noexcept;
+    // A write failed in the handshake: a peer that refused us (a ZMTP ERROR in place of its
+    // READY) may have closed before our READY reached it. Its reason, quoted, if it waits
+    // to be read; empty otherwise.
+    std::string refusal_waiting() noexcept;
     void on_established(peer_properties peer) noexcept;
     void linger(clock::time_point deadline) noexcept;
     void arm_linger_timer(clock::time_point deadline) noexcept;

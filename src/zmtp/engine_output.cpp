@@ -220,6 +220,12 @@ bool engine::write_out() noexcept {
             continue;
         } else {
             const int err = n < 0 ? errno : EPIPE;
+            if (!handshake_done_) {
+                if (std::string reason = refusal_waiting(); !reason.empty()) {
+                    fail(errc::protocol_error, "the peer refused the handshake: " + reason);
+                    return false;
+                }
+            }
             close(system_error_code(err), std::string("write failed: ") + std::strerror(err));
             return false;
         }

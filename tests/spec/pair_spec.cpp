@@ -40,7 +40,18 @@ void await_refused(node& a, node& intruder) {
         (void)a.s.peers();
         return intruder.s.base()->pipe_count() == 0;
     }));
-    if constexpr (Scheme::stream) support::expect_event(intruder.m, event_type::disconnected);
+    if constexpr (Scheme::stream) {
+        // Refused in the handshake, with the reason in a ZMTP ERROR: never "up", so nothing
+        // it sent was taken and lost.
+        std::optional<monitor_event> e;
+        while ((e = intruder.m.next(10s)) && e->type != event_type::handshake_failed)
+            CHECK(e->type != event_type::handshake_succeeded);
+        REQUIRE(e.has_value());
+        CHECK_MESSAGE(e->detail.find("already has a peer") != std::string::npos, e->detail);
+        const auto refused = support::expect_event(a.m, event_type::handshake_failed);
+        CHECK(refused.error == errc::connection_refused);
+        CHECK(refused.detail.find("refused a further peer") != std::string::npos);
+    }
 }
 
 } // namespace
@@ -350,6 +361,25 @@ TEST_CASE_TEMPLATE_DEFINE("PAIR: MAY be connected to at most one PAIR peers, and
     CHECK(recv_frames(b.s) == strings{"still b"});
 }
 TEST_CASE_TEMPLATE_APPLY(pair_exclusive, all_schemes);
+
+TEST_CASE_TEMPLATE_DEFINE("PAIR: a refused peer takes the place of the first once it has gone", Scheme, pair_next_peer) {
+    context ctx;
+    node a(ctx, socket_type::pair), waiting(ctx, socket_type::pair);
+    const auto ep = bind_node<Scheme>(a);
+    std::optional<node> first(std::in_place, ctx, socket_type::pair);
+    join(*first, a, ep);
+    waiting.s.connect(ep); // refused while first is there; it retries every 10 ms
+    if constexpr (Scheme::stream) {
+        const auto e = support::expect_event(waiting.m, event_type::handshake_failed);
+        CHECK_MESSAGE(e.detail.find("already has a peer") != std::string::npos, e.detail);
+    }
+    REQUIRE(waiting.s.send("queued while refused").ok()); // its own pipe holds it meanwhile
+    first.reset();                                          // closes: a has no peer now
+    CHECK(recv_frames(a.s) == strings{"queued while refused"});
+    REQUIRE(a.s.send("to the new peer").ok());
+    CHECK(recv_frames(waiting.s) == strings{"to the new peer"});
+}
+TEST_CASE_TEMPLATE_APPLY(pair_next_peer, all_schemes);
 
 TEST_CASE_TEMPLATE_DEFINE("PAIR: a multipart message is delivered whole, frames in order", Scheme, pair_multipart) {
     context ctx;

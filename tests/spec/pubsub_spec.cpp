@@ -1764,23 +1764,24 @@ TEST_CASE_TEMPLATE_DEFINE("volley: a multipart message is filtered on its first 
         // A message that meets a full queue is dropped whole, never in part.
         socket small = bounded(ctx, st);
         small.set(opt::rcvhwm, 2);
-        p.pub.set(opt::sndhwm, 2);
-        const auto ep = bind_fresh<Scheme>(p.pub); // a new endpoint, for the new marks
-        connect_to(small, p.pub, ep);
+        socket pub = bounded(ctx, socket_type::pub);
+        pub.set(opt::sndhwm, 2); // marks are endpoint options: set before the bind
+        const auto ep = bind_fresh<Scheme>(pub);
+        connect_to(small, pub, ep);
         subscribe(small, "m");
-        REQUIRE(until_subscribed(p.pub, small, "m probe"));
+        REQUIRE(until_subscribed(pub, small, "m probe"));
         int sent = 0;
         const auto start = std::chrono::steady_clock::now();
-        while (dropped_for(p.pub, ep) == 0 && support::ms_since(start) < 20'000) {
+        while (dropped_for(pub, ep) == 0 && support::ms_since(start) < 20'000) {
             for (int k = 0; k < 32; ++k, ++sent) {
                 multipart m;
                 m.push_back(message(numbered("m", sent)));
                 m.push_back(message(std::string(flood_body, 'x')));
                 m.push_back(message(std::string("last")));
-                REQUIRE(p.pub.send(std::move(m)).ok());
+                REQUIRE(pub.send(std::move(m)).ok());
             }
         }
-        const auto lost = dropped_for(p.pub, ep);
+        const auto lost = dropped_for(pub, ep);
         REQUIRE(lost > 0);
         REQUIRE(lost < static_cast<std::uint64_t>(sent));
         for (std::uint64_t i = 0; i < static_cast<std::uint64_t>(sent) - lost; ++i) {

@@ -658,6 +658,7 @@ TEST_CASE_TEMPLATE_DEFINE("DEALER: SHALL block on sending, or return a suitable 
                           Scheme, dealer_no_peers) {
     context ctx;
     node dealer(ctx, socket_type::dealer);
+    dealer.s.set(opt::sndhwm, 5); // an endpoint option: before the bind
     const auto ep = bind_node<Scheme>(dealer);
     CHECK(dealer.s.send("nobody", send_flags::dontwait).error() == errc::would_block); // no peer at all
     dealer.s.set(opt::sndtimeo, 50ms);
@@ -666,7 +667,6 @@ TEST_CASE_TEMPLATE_DEFINE("DEALER: SHALL block on sending, or return a suitable 
     CHECK(support::ms_since(start) >= 50);
     // A peer that is full is no more available than none.
     node peer(ctx, socket_type::dealer);
-    dealer.s.set(opt::sndhwm, 5);
     peer.s.set(opt::rcvhwm, 5);
     join(peer, dealer, ep);
     send_until_full(dealer.s, 0, [&](int i) { return dealer.s.send(numbered(i)); });

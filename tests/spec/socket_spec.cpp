@@ -161,6 +161,74 @@ TEST_CASE("options are validated, and a rejected value leaves the option unchang
     bounded(opt::heartbeat_timeout);
 }
 
+TEST_CASE("an endpoint option set while the socket has an endpoint is refused, naming the rule; a live one applies") {
+    context ctx;
+    for (const bool bind : {true, false}) {
+        CAPTURE(bind);
+        socket s(ctx, socket_type::dealer);
+        const std::string ep = support::inproc_endpoint();
+        bind ? s.bind(ep) : s.connect(ep);
+        // Each endpoint option, with a valid value other than its default: refused, unchanged.
+        const auto refused = [&](auto o, auto value, const char* name) {
+            CAPTURE(name);
+            const auto before = s.get(o);
+            std::error_code ec;
+            s.set(o, value, ec);
+            CHECK(ec == errc::wrong_state);
+            CHECK(s.get(o) == before);
+            try {
+                s.set(o, value);
+                FAIL("no exception");
+            } catch (const std::system_error& e) {
+                CHECK(e.code() == errc::wrong_state);
+                CHECK(std::string(e.what()).find(std::string(name) + " is read when bind() or connect() makes an "
+                                                 "endpoint: set it before the first (this socket has 1 endpoint)") !=
+                      std::string::npos);
+            }
+        };
+        refused(opt::sndhwm, 5, "sndhwm");
+        refused(opt::rcvhwm, 5, "rcvhwm");
+        refused(opt::routing_id, std::string("late"), "routing_id");
+        refused(opt::reconnect_ivl, 5ms, "reconnect_ivl");
+        refused(opt::reconnect_ivl_max, 5ms, "reconnect_ivl_max");
+        refused(opt::handshake_ivl, 5ms, "handshake_ivl");
+        refused(opt::maxmsgsize, std::int64_t{5}, "maxmsgsize");
+        refused(opt::input_budget, std::int64_t{5}, "input_budget");
+        refused(opt::heartbeat_ivl, 5ms, "heartbeat_ivl");
+        refused(opt::heartbeat_timeout, 5ms, "heartbeat_timeout");
+        refused(opt::heartbeat_ttl, 500ms, "heartbeat_ttl");
+        refused(opt::tcp_keepalive, 1, "tcp_keepalive");
+        refused(opt::tcp_keepalive_idle, 5, "tcp_keepalive_idle");
+        refused(opt::tcp_keepalive_cnt, 5, "tcp_keepalive_cnt");
+        refused(opt::tcp_keepalive_intvl, 5, "tcp_keepalive_intvl");
+        refused(opt::ipv6, true, "ipv6");
+        refused(opt::sndbuf, 4096, "sndbuf");
+        refused(opt::rcvbuf, 4096, "rcvbuf");
+        // Live options are read as the socket works: taken, and they apply at once.
+        s.set(opt::rcvtimeo, 20ms);
+        const auto start = std::chrono::steady_clock::now();
+        CHECK(s.recv().error() == errc::timed_out);
+        CHECK(support::ms_since(start) >= 20);
+        s.set(opt::linger, 0ms);
+        CHECK(s.get(opt::linger) == 0ms);
+        s.set(opt::req_correlate, true);
+        CHECK(s.get(opt::req_correlate));
+        // With no endpoint left, endpoint options may be set again (for the next one).
+        bind ? s.unbind(ep) : s.disconnect(ep);
+        s.set(opt::sndhwm, 5);
+        CHECK(s.get(opt::sndhwm) == 5);
+    }
+}
+
+TEST_CASE("an action a socket type does not take is refused and not stored") {
+    context ctx;
+    socket s(ctx, socket_type::push);
+    std::error_code ec;
+    s.set(opt::subscribe, std::string("news"), ec);
+    CHECK(ec == errc::not_supported);
+    CHECK(s.get(opt::subscribe).empty());
+}
+
 TEST_CASE("recv waits no longer than rcvtimeo") {
     context ctx;
     socket s(ctx, socket_type::pull);

@@ -88,6 +88,13 @@ TEST_CASE("context end gives up within linger on a peer that never reads") {
     CHECK(finishes_within(10s, [&] { t.ctx.reset(); }));
 }
 
+TEST_CASE("context end honours the linger the socket has then, set after connect too") {
+    stalled_peer t(30'000ms);
+    CHECK(t.sent > 10);
+    t.push.set(opt::linger, 200ms); // a live option: the connection made before reads it
+    CHECK(finishes_within(10s, [&] { t.ctx.reset(); }));
+}
+
 // The one rule at context end (context.hpp): only a peer connected now still gets what is queued.
 TEST_CASE("the context's destructor drops at once what waits for a peer that never connected, whatever the linger") {
     for (const auto linger : {std::chrono::milliseconds(30'000), infinite}) {
