@@ -34,7 +34,11 @@ public:
     ~context();
     context(const context&) = delete;
     context& operator=(const context&) = delete;
+    /// Takes over the other context and its sockets; the moved-from one is left empty:
+    /// is_shut_down() is true and a socket made from it throws (errc::terminated).
     context(context&&) noexcept;
+    /// Ends this context as its destructor would (waiting within linger for connected
+    /// peers), then takes over the other one, which is left empty.
     context& operator=(context&&) noexcept;
 
     /// Stops now: wakes every blocked call on every socket of this context with

@@ -30,7 +30,8 @@ enum class errc {
     not_supported,            ///< the socket type does not do this (e.g. recv on push)
     protocol_error,           ///< the peer broke the wire protocol
     message_too_large,        ///< a message from a peer exceeds maxmsgsize or input_budget
-    connection_refused,       ///< nobody listens at the endpoint
+    connection_refused,       ///< the connection was refused: a PAIR that has its peer refuses a further one in the
+                              ///< handshake (a connect that finds nobody listening reports the system's ECONNREFUSED)
     host_unreachable,         ///< the peer cannot be reached; ROUTER with router_mandatory: no peer has that id
     wrong_state,              ///< the pattern does not allow this now (REQ: send before the reply came,
                               ///< recv with no request out; REP: send before a request, recv before the
@@ -48,5 +49,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 } // namespace volley
 
+/// Makes volley::errc an error code enum: it converts to std::error_code, and
+/// `ec == volley::errc::closed` compiles.
 template <>
 struct std::is_error_code_enum<volley::errc> : std::true_type {};

@@ -51,6 +51,8 @@ public:
     message(const void* data, std::size_t size);
     /// A frame holding a copy of `text`. Throws std::bad_alloc.
     explicit message(std::string_view text) : message(text.data(), text.size()) {}
+    /// A frame holding a copy of the NUL-terminated `text` (the NUL not included).
+    /// Throws std::bad_alloc.
     explicit message(const char* text) : message(std::string_view(text)) {}
     /// A zero-copy frame over the caller's buffer, which volley only reads (a read-only
     /// buffer, a string literal, needs no cast; the receiver of such a frame must not write
@@ -61,12 +63,15 @@ public:
 
     /// Shares the body (shared and zero-copy kinds) or copies it (inline kind).
     message(const message& other) noexcept;
+    /// Releases this frame's body, then shares or copies `other`'s as the copy constructor
+    /// does (the flags are copied too).
     message& operator=(const message& other) noexcept;
     /// Takes the body; `other` becomes an empty frame.
     message(message&& other) noexcept {
         relocate(this, &other);
         other.reset_inline(0);
     }
+    /// Releases this frame's body and takes `other`'s; `other` becomes an empty frame.
     message& operator=(message&& other) noexcept {
         if (this != &other) {
             release();
@@ -93,16 +98,23 @@ public:
         reset_inline(0);
     }
 
+    /// The body's first byte, for writing. Copies of a shared body see the writes; a
+    /// zero-copy body must not be written (see the zero-copy constructor).
     std::byte* data() noexcept { return kind_ == kind::inline_body ? u_.bytes : u_.ext.data; }
+    /// The body's first byte.
     const std::byte* data() const noexcept { return kind_ == kind::inline_body ? u_.bytes : u_.ext.data; }
+    /// The body's length in bytes.
     std::size_t size() const noexcept { return kind_ == kind::inline_body ? inline_size_ : u_.ext.size; }
+    /// True for a 0-byte body.
     bool empty() const noexcept { return size() == 0; }
     /// The body as text (no copy; valid while this message lives and is not changed).
     std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data()), size()}; }
+    /// A copy of the body as a std::string. Throws std::bad_alloc.
     std::string to_string() const { return std::string(view()); }
 
     /// True when another frame of the same message follows this one.
     bool more() const noexcept { return (flags_ & flag_more) != 0; }
+    /// Sets or clears the `more` flag. socket::send() sets it from its flags, whatever it was.
     void set_more(bool more) noexcept { flags_ = more ? (flags_ | flag_more) : (flags_ & ~flag_more); }
 
     /// What a frame carries besides data. Subscriptions travel from SUB to PUB as frames
@@ -113,7 +125,10 @@ public:
     /// (reset: volley's own marker on a reconnect, never on the wire: subscriptions queued before
     /// it were meant for the connection that was lost; the socket's full resend follows it.)
     enum class control : std::uint8_t { none = 0, subscribe = 1, cancel = 2, reset = 3 };
+    /// What this frame carries: control::none for data, as every frame an application sends
+    /// or receives.
     control control_kind() const noexcept { return static_cast<control>((flags_ >> 1) & 3); }
+    /// Marks this frame as carrying `c`. For volley's own use (patterns, transports).
     void set_control(control c) noexcept {
         flags_ = static_cast<std::uint8_t>((flags_ & ~std::uint8_t{6}) | (static_cast<std::uint8_t>(c) << 1));
     }
@@ -127,6 +142,7 @@ public:
 
     /// Byte-wise comparison of the bodies (flags are ignored).
     friend bool operator==(const message& a, const message& b) noexcept { return a.view() == b.view(); }
+    /// Byte-wise comparison of the body with `b` (flags are ignored).
     friend bool operator==(const message& a, std::string_view b) noexcept { return a.view() == b; }
 
 private:
@@ -196,25 +212,40 @@ static_assert(sizeof(message) == 128, "a message is two cache lines");
 class multipart {
 public:
     multipart() = default;
+    /// A message of one frame per string, each a copy. Throws std::bad_alloc.
     multipart(std::initializer_list<std::string_view> frames) {
         parts_.reserve(frames.size());
         for (auto f : frames) parts_.emplace_back(f);
     }
 
+    /// Appends frame `m` as the last one. Throws std::bad_alloc.
     void push_back(message m) { parts_.push_back(std::move(m)); }
+    /// Appends a frame made from `args` (a message constructor's arguments) and returns it.
+    /// Throws std::bad_alloc.
     template <class... Args>
     message& emplace_back(Args&&... args) { return parts_.emplace_back(std::forward<Args>(args)...); }
 
+    /// The number of frames.
     std::size_t size() const noexcept { return parts_.size(); }
+    /// True when there is no frame (socket::send() refuses such a message: invalid_argument).
     bool empty() const noexcept { return parts_.empty(); }
+    /// Drops every frame.
     void clear() noexcept { parts_.clear(); }
+    /// Frame `i`, unchecked: `i` must be less than size().
     message& operator[](std::size_t i) noexcept { return parts_[i]; }
+    /// Frame `i`, unchecked: `i` must be less than size().
     const message& operator[](std::size_t i) const noexcept { return parts_[i]; }
+    /// The first frame; the message must not be empty.
     message& front() noexcept { return parts_.front(); }
+    /// The last frame; the message must not be empty.
     message& back() noexcept { return parts_.back(); }
+    /// Iterator to the first frame.
     auto begin() noexcept { return parts_.begin(); }
+    /// Iterator past the last frame.
     auto end() noexcept { return parts_.end(); }
+    /// Iterator to the first frame.
     auto begin() const noexcept { return parts_.begin(); }
+    /// Iterator past the last frame.
     auto end() const noexcept { return parts_.end(); }
 
 private:

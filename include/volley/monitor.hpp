@@ -36,16 +36,17 @@ enum class event_type {
                          ///< connect gave up because reconnect_ivl is -1 (error and detail say why)
 };
 
+/// Name of an event type as the enum spells it ("listening", "bind_failed", ...).
 std::string_view to_string(event_type t) noexcept;
 
 /// One event.
 struct monitor_event {
-    event_type type;
+    event_type type;                    ///< what happened
     std::string endpoint;               ///< the endpoint URI (resolved: a wildcard port filled in)
     std::error_code error;              ///< why, for failures and disconnects; empty otherwise
-    std::string detail;                 ///< a sentence with the specifics (e.g. the peer's bad greeting), at most
+    std::string detail;                 ///< a sentence with the specifics (such as the peer's bad greeting), at most
                                         ///< 1024 bytes; what it quotes of a peer's bytes is a short prefix between
-                                        ///< single quotes, every byte outside printable ASCII written as \xHH
+                                        ///< single quotes, every byte outside printable ASCII written as `\xHH`
     std::chrono::milliseconds interval{}; ///< connect_retried: how long until the next attempt
 };
 
@@ -59,6 +60,8 @@ public:
     std::optional<monitor_event> wait_for(event_type type, std::chrono::milliseconds timeout) const;
     /// Events lost because nobody read them (the queue keeps at most 10000, and at most 4 MiB).
     std::size_t dropped() const noexcept;
+    /// True for a monitor from socket::monitor(). A default-constructed one has no queue:
+    /// next() and wait_for() return nullopt at once, dropped() is 0.
     explicit operator bool() const noexcept { return queue_ != nullptr; }
 
     /// For volley's own use.

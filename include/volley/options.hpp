@@ -4,6 +4,14 @@
 //     sock.set(volley::opt::sndhwm, 100);
 //     sock.set(volley::opt::linger, std::chrono::milliseconds(0));
 //     auto hwm = sock.get(volley::opt::rcvhwm);
+//
+// When an option takes effect: live options are read as the socket works, so a change
+// applies at once (sndtimeo, rcvtimeo, linger, subscribe, unsubscribe, xpub_verbose,
+// req_relaxed, req_correlate, req_resend_ivl, router_mandatory, router_handover, and
+// connect_routing_id, which the next connect() uses). Every other option is an endpoint
+// option: bind() and connect() copy it into what they make, so it may be set only while the
+// socket has no endpoint; set then, it fails with errc::wrong_state and keeps its value.
+// docs/options.md has each option's type, default, range and sockets.
 #pragma once
 
 #include <chrono>
@@ -29,18 +37,18 @@ enum class option_id {
 };
 }
 
+/// The socket options, one tag object each, for socket::set() and socket::get().
 namespace opt {
 
 /// An option tag: `T` is the value type, `Id` the option it names.
 template <class T, detail::option_id Id>
 struct option {
-    using value_type = T;
-    static constexpr detail::option_id id = Id;
+    using value_type = T;                       ///< the type socket::set() takes and socket::get() returns
+    static constexpr detail::option_id id = Id; ///< which option it is (for volley's own use)
 };
 
 /// Send high-water mark, in whole messages per peer (default 1000; 0 = no limit).
-/// At the mark, send blocks (or fails with would_block / timed_out). Applies to
-/// connections made after it is set.
+/// At the mark, send blocks (or fails with would_block / timed_out). An endpoint option.
 inline constexpr option<int, detail::option_id::sndhwm> sndhwm{};
 /// Receive high-water mark, in whole messages per peer (default 1000; 0 = no limit).
 inline constexpr option<int, detail::option_id::rcvhwm> rcvhwm{};
@@ -106,7 +114,7 @@ inline constexpr option<bool, detail::option_id::ipv6> ipv6{};
 /// at net.core.wmem_max). Default -1: the transport's choice: over tcp the kernel's own
 /// (which grows the buffer with the connection's needs), over ipc 1 MiB, where a unix
 /// socket's 208 KiB default splits a large message into many hand-offs between the two
-/// processes. Applies to connections made after it is set.
+/// processes. An endpoint option.
 inline constexpr option<int, detail::option_id::sndbuf> sndbuf{};
 /// Kernel receive buffer of each tcp connection, in bytes (SO_RCVBUF, capped at
 /// net.core.rmem_max; default -1: the kernel's). A unix socket has no receive buffer of its

@@ -31,10 +31,15 @@ public:
     void add(socket& s, poll_events interest);
     /// Waits for `interest` on descriptor `fd` (in: POLLIN, out: POLLOUT).
     void add(int fd, poll_events interest);
+    /// Waits for `interest` on `s` from now on, instead of what add() or modify() gave.
     void modify(socket& s, poll_events interest);
+    /// Waits for `interest` on descriptor `fd` from now on.
     void modify(int fd, poll_events interest);
+    /// Stops waiting on `s`.
     void remove(socket& s);
+    /// Stops waiting on descriptor `fd` (the poller never closes it).
     void remove(int fd);
+    /// The number of sockets and descriptors added.
     std::size_t size() const noexcept { return items_.size(); }
 
     /// Waits up to `timeout` (0: look and return; volley::infinite: no limit) until some item

@@ -23,10 +23,15 @@ std::error_code proxy(socket& frontend, socket& backend, socket* capture = nullp
 /// What a steerable proxy counts (the STATISTICS reply, in this order, as libzmq sends it:
 /// eight 8-byte frames in host byte order).
 struct proxy_statistics {
-    std::uint64_t frontend_messages_in = 0, frontend_bytes_in = 0;
-    std::uint64_t frontend_messages_out = 0, frontend_bytes_out = 0;
-    std::uint64_t backend_messages_in = 0, backend_bytes_in = 0;
-    std::uint64_t backend_messages_out = 0, backend_bytes_out = 0;
+    // Each line: a `///` above for its first member, a `///<` after it for its second.
+    /// Messages received from the frontend, those dropped included (a multipart message counts once).
+    std::uint64_t frontend_messages_in = 0, frontend_bytes_in = 0;   ///< bytes received from the frontend, all frames
+    /// Messages sent to the frontend whole (one the frontend could not take is not counted).
+    std::uint64_t frontend_messages_out = 0, frontend_bytes_out = 0; ///< bytes sent to the frontend, all frames
+    /// Messages received from the backend, those dropped included.
+    std::uint64_t backend_messages_in = 0, backend_bytes_in = 0;     ///< bytes received from the backend, all frames
+    /// Messages sent to the backend whole (one the backend could not take is not counted).
+    std::uint64_t backend_messages_out = 0, backend_bytes_out = 0;   ///< bytes sent to the backend, all frames
 };
 
 /// proxy(), steered by commands arriving on `control` as single-frame messages (libzmq's

@@ -18,6 +18,7 @@ namespace volley {
 class [[nodiscard]] send_result {
 public:
     constexpr send_result() noexcept = default;
+    /// A failed send, stopped by `e`; a send_result() is ok.
     constexpr send_result(errc e) noexcept : error_(e) {} // NOLINT: implicit by design
 
     /// True when the message was queued for delivery.
@@ -26,7 +27,9 @@ public:
     constexpr bool failed() const noexcept { return !ok(); }
     /// The reason for failure (errc{} when ok).
     constexpr errc error() const noexcept { return error_; }
+    /// error() as a std::error_code of the volley category (empty when ok).
     std::error_code error_code() const noexcept { return ok() ? std::error_code{} : make_error_code(error_); }
+    /// ok(), so that `if (!sock.send("hi"))` tests for a failure.
     constexpr explicit operator bool() const noexcept { return ok(); }
 
 private:
@@ -38,25 +41,38 @@ private:
 template <class T>
 class [[nodiscard]] result {
 public:
+    /// A result holding `value`.
     result(T value) noexcept(std::is_nothrow_move_constructible_v<T>) // NOLINT: implicit by design
         : value_(std::move(value)) {}
+    /// A result holding no value, for the reason `e`.
     result(errc e) noexcept : error_(e) {} // NOLINT: implicit by design
 
+    /// True when there is a value.
     bool has_value() const noexcept { return value_.has_value(); }
+    /// True when there is a value (has_value()).
     bool ok() const noexcept { return has_value(); }
+    /// True when there is none; error() says why.
     bool failed() const noexcept { return !has_value(); }
+    /// has_value(): `if (auto m = s.recv()) use(*m);`
     constexpr explicit operator bool() const noexcept { return has_value(); }
     /// The reason for failure (errc{} when there is a value).
     errc error() const noexcept { return error_; }
+    /// error() as a std::error_code of the volley category (empty when there is a value).
     std::error_code error_code() const noexcept { return ok() ? std::error_code{} : make_error_code(error_); }
 
     /// The value; throws std::system_error with error() when there is none.
     T& value() & { check(); return *value_; }
+    /// The value; throws std::system_error with error() when there is none.
     const T& value() const& { check(); return *value_; }
+    /// The value, to move from; throws std::system_error with error() when there is none.
     T&& value() && { check(); return std::move(*value_); }
+    /// The value, unchecked: only when there is one.
     T& operator*() noexcept { return *value_; }
+    /// The value, unchecked: only when there is one.
     const T& operator*() const noexcept { return *value_; }
+    /// The value's members, unchecked: only when there is one.
     T* operator->() noexcept { return &*value_; }
+    /// The value's members, unchecked: only when there is one.
     const T* operator->() const noexcept { return &*value_; }
 
 private:

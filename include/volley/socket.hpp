@@ -47,12 +47,15 @@ enum class recv_flags : unsigned {
     none = 0,
     dontwait = 1, ///< fail with errc::would_block instead of waiting
 };
+/// Both sets of flags: `send_flags::more | send_flags::dontwait`.
 constexpr send_flags operator|(send_flags a, send_flags b) noexcept {
     return static_cast<send_flags>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
+/// True when `set` includes the flag `f`.
 constexpr bool has(send_flags set, send_flags f) noexcept {
     return (static_cast<unsigned>(set) & static_cast<unsigned>(f)) != 0;
 }
+/// True when `set` includes the flag `f`.
 constexpr bool has(recv_flags set, recv_flags f) noexcept {
     return (static_cast<unsigned>(set) & static_cast<unsigned>(f)) != 0;
 }
@@ -72,17 +75,22 @@ enum class poll_events : unsigned {
     out = 2, ///< a send would be taken
     err = 4, ///< the context was shut down (or the socket closed): calls fail at once
 };
+/// The events of either set: `poll_events::in | poll_events::out`.
 constexpr poll_events operator|(poll_events a, poll_events b) noexcept {
     return static_cast<poll_events>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
+/// The events of both sets.
 constexpr poll_events operator&(poll_events a, poll_events b) noexcept {
     return static_cast<poll_events>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
 }
+/// True when `set` includes the event `e`.
 constexpr bool has(poll_events set, poll_events e) noexcept {
     return (static_cast<unsigned>(set) & static_cast<unsigned>(e)) != 0;
 }
 
+/// What socket::recv() returns: one frame, or the errc that stopped it.
 using recv_result = result<message>;
+/// What socket::recv_multipart() returns: every frame of one message, or the errc that stopped it.
 using recv_multipart_result = result<multipart>;
 
 /// One pattern socket.
@@ -98,7 +106,9 @@ public:
     /// the context is shut down, (errc::not_supported) for a type volley lacks yet.
     socket(context& ctx, socket_type type);
     ~socket();
+    /// Takes over the other socket; the moved-from one is closed (is_open() is false).
     socket(socket&&) noexcept;
+    /// Closes this socket (as close()), then takes over the other one, which is left closed.
     socket& operator=(socket&&) noexcept;
     socket(const socket&) = delete;
     socket& operator=(const socket&) = delete;
@@ -110,12 +120,15 @@ public:
     /// Connects to `uri`. A connect made before the matching bind waits for it, and
     /// messages sent meanwhile are queued (up to the high-water mark). Throws std::system_error.
     void connect(std::string_view uri);
+    /// Same, reporting failure through `ec` (cleared on success).
     void connect(std::string_view uri, std::error_code& ec) noexcept;
     /// Stops listening at `uri` and closes the connections accepted through it.
     void unbind(std::string_view uri);
+    /// Same, reporting failure through `ec` (cleared on success).
     void unbind(std::string_view uri, std::error_code& ec) noexcept;
     /// Closes the connection made by connect(uri).
     void disconnect(std::string_view uri);
+    /// Same, reporting failure through `ec` (cleared on success).
     void disconnect(std::string_view uri, std::error_code& ec) noexcept;
 
     /// Sends one frame; with send_flags::more, further frames of the same message follow
@@ -137,8 +150,10 @@ public:
     /// Receives every frame of one message.
     recv_multipart_result recv_multipart(recv_flags flags = recv_flags::none) noexcept;
 
-    /// Sets option `o` (see volley::opt). Throws std::system_error (invalid_argument, closed)
-    /// whose what() names the option and the values it takes.
+    /// Sets option `o` (see volley::opt). Throws std::system_error whose what() names the
+    /// option and the cause: invalid_argument (with the values it takes), wrong_state (an
+    /// endpoint option while the socket has an endpoint: options.hpp says which are),
+    /// not_supported (subscribe on a socket that takes no subscriptions), closed.
     template <class O>
     void set(O, const typename O::value_type& value) {
         std::error_code ec;
@@ -146,6 +161,7 @@ public:
         set_option(O::id, detail::option_value(value), ec, why);
         throw_if(ec, "set option", {}, why);
     }
+    /// Same, reporting failure through `ec` (cleared on success), without the text of what().
     template <class O>
     void set(O, const typename O::value_type& value, std::error_code& ec) noexcept {
         std::string why;
@@ -157,8 +173,8 @@ public:
         return std::get<typename O::value_type>(get_option(O::id));
     }
 
-    /// Starts recording this socket's events (for endpoints bound or connected from now on)
-    /// and returns the queue to read them from. Calling it again returns the same queue.
+    /// Starts recording this socket's events (what happens from now on, on endpoints old and
+    /// new) and returns the queue to read them from. Calling it again returns the same queue.
     /// Throws std::system_error (closed).
     volley::monitor monitor();
 

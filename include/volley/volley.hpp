@@ -11,3 +11,7 @@
 #include <volley/result.hpp>
 #include <volley/socket.hpp>
 #include <volley/version.hpp>
+
+/// \namespace volley
+/// volley's public API: a context, the sockets made from it, the messages they carry,
+/// and the poller and proxy built on them. Everything in volley::detail is internal.
