@@ -3,7 +3,10 @@
 """Runs volley's perf tools and the same tools built against libzmq,
 alternately, several runs each, and prints a Markdown table of medians
 (with min-max) and the volley/libzmq ratio. Saves the table to
-<build>/results.md and every raw figure to <build>/results.json.
+<build>/results.md, every raw figure to <build>/results.json (with the
+machine and the date), and plots of them to <build>/latency.png,
+throughput.png and fanout.png (scripts/bench_plot.py; skipped, with one line
+saying why, where matplotlib is missing).
 
 inproc runs the one-process tools (inproc_lat, inproc_thr). ipc and tcp run
 libzmq's network tools in pairs: local_* binds, remote_* connects, in two
@@ -25,9 +28,11 @@ place of libzmq; the mixed section is left out. That is the A/B a change of
 the data path is judged by.
 """
 import argparse
+import datetime
 import json
 import os
 import pathlib
+import platform
 import re
 import socket
 import statistics
@@ -35,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import bench_plot
 
 INPROC_SIZES = [1, 64, 1024, 65536]
 NET_SIZES = [1, 64, 1024, 65536, 1048576]
@@ -288,6 +295,19 @@ def clock(seconds):
         f"{seconds // 60}:{seconds % 60:02}"
 
 
+def machine():
+    """What the figures were measured on, for results.json and the plots' titles."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    u = os.uname()
+    return {"host": u.nodename, "cpu": cpu, "cpus": cpus, "os": f"{u.sysname} {u.release} {u.machine}"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build/bench", help="build directory with perf/ and perf/zmq/")
@@ -332,6 +352,7 @@ def main():
     if missing:
         sys.exit(f"bench: missing tools (build {build} first): {', '.join(missing)}")
 
+    began = datetime.datetime.now().astimezone()
     raw = {}
     # A run that fails (a tool that exits with an error or hangs past --timeout) is reported and
     # left out of its row's figures; the other runs go on, the table is printed and saved with
@@ -418,11 +439,20 @@ def main():
     if failures:
         note += "\nFailed runs, left out of the figures above:\n" + "".join(f"- {f}\n" for f in failures)
     table = "\n\n".join(sections) + "\n" + note
-    (build / "results.md").write_text(table)
-    (build / "results.json").write_text(json.dumps({"runs": args.runs, "libzmq_only": args.libzmq_only,
-                                                    "failures": failures, "results": results}, indent=2) + "\n")
+    (build / "results.json").write_text(json.dumps({
+        "runs": args.runs, "libzmq_only": args.libzmq_only, "failures": failures,
+        "date": began.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(),
+        "labels": ["volley", "before" if args.ab else "libzmq"], "results": results}, indent=2) + "\n")
+    plots, skipped = bench_plot.write_plots(build / "results.json")
+    plot_list = (", ".join(f"[{p.name}]({p.name})" for p in plots) if plots
+                 else f"none: {skipped}" if skipped else "none (nothing this run measured has one)")
+    (build / "results.md").write_text(table + f"\nPlots, beside this file: {plot_list}.\n")
     print(table)
     print(f"saved {build / 'results.md'} and {build / 'results.json'}", file=sys.stderr)
+    if skipped:
+        print(f"bench: plots skipped: {skipped}", file=sys.stderr)
+    else:
+        print(f"plots: {', '.join(map(str, plots)) or 'none (nothing this run measured has one)'}", file=sys.stderr)
     if failures:
         sys.exit(f"bench: FAILED: {len(failures)} run(s) failed: " + "; ".join(failures))
 
