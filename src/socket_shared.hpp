@@ -25,9 +25,8 @@ public:
     }
     void set_linger(std::chrono::milliseconds v) noexcept { linger_ms_.store(v.count(), std::memory_order_relaxed); }
 
-    // The socket takes at most this many peers (0: any number).
-    int peer_limit() const noexcept { return peer_limit_; }
-    // Takes a slot for one peer's pipe; false when the socket has all it takes.
+    // Takes a slot for one peer's pipe; false when the socket has all it takes (a PAIR: one;
+    // other types: no limit).
     bool take_peer_slot() noexcept {
         if (peer_limit_ == 0) return true;
         int n = peers_.load(std::memory_order_relaxed);

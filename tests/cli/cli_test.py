@@ -256,6 +256,8 @@ def timeouts():
                          (["pub", "--bind", ipc("nosub"), "--data", "x"], "no subscriber came within 0.3 s")):
         status, _, err = finish(start(*args, "--timeout", "0.3"))
         check(status == 1 and err.strip() == f"volley: {reason}", f"{args}: status {status}, stderr {err!r}")
+    status, _, err = finish(start("pull", "--bind", ipc("quiet0"), "--timeout", "0"))  # no wait at all: a timeout
+    check(status == 1 and err.strip() == "volley: no message came within 0 s", f"--timeout 0: status {status}, {err!r}")
     rep, ep = zsock(zmq.REP, bind=ipc("silent"))  # it takes the request and never answers
     status, _, err = finish(start("req", "--connect", ep, "--data", "x", "--timeout", "0.5"))
     check(status == 1 and "no reply came within 0.5 s" in err, f"req: status {status}, stderr {err!r}")

@@ -15,6 +15,7 @@ namespace {
 constexpr std::string_view usage_text =
     R"(usage: volley TYPE (--bind URI | --connect URI)... [options]
        volley monitor TYPE (--bind URI | --connect URI)... [--count N] [--timeout SECONDS]
+                      [--subscribe PREFIX] [--identity ID]
        volley --help | --version
 
 TYPE is pair, push, pull, req, rep, pub, sub, dealer or router. URIs are

@@ -28,7 +28,8 @@ bool done(const command& c, std::uint64_t n) {
 
 // A failed send or recv ends the run: a timeout with status 1, saying what did not come.
 [[noreturn]] void fail_call(const command& c, const char* call, errc e, const char* missing) {
-    if (e == errc::timed_out) throw failure(exit_timed_out, std::string(missing) + " within " + seconds_text(*c.timeout));
+    // --timeout 0 makes every wait fail at once (would_block): a timeout all the same.
+    if (e == errc::timed_out || (e == errc::would_block && c.timeout)) throw failure(exit_timed_out, std::string(missing) + " within " + seconds_text(*c.timeout));
     throw failure(exit_failure, std::string(call) + ": " + make_error_code(e).message());
 }
 
