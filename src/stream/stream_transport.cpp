@@ -67,7 +67,7 @@ public:
         if ((ec = family_->prepare_bind(addr, why))) return nullptr;
         const int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            ec = endpoint_error(why, from_errno(errno), std::string("socket() failed: ") + std::strerror(errno));
+            ec = endpoint_error(why, from_errno(errno), "socket() failed");
             return nullptr;
         }
         if (addr.family() != AF_UNIX) {
@@ -80,11 +80,12 @@ public:
                 ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
             }
         }
-        if (::bind(fd, addr.get(), addr.length) != 0 || ::listen(fd, listen_backlog) != 0) {
+        // The code's own message (what() appends it) says why: the words here say which call.
+        const bool bound_ok = ::bind(fd, addr.get(), addr.length) == 0;
+        if (!bound_ok || ::listen(fd, listen_backlog) != 0) {
             const int e = errno;
             ec = endpoint_error(why, from_errno(e),
-                                e == EADDRINUSE ? std::string("the address is in use")
-                                                : std::string("bind() or listen() failed: ") + std::strerror(e));
+                                e == EADDRINUSE ? "the address is in use" : bound_ok ? "listen() failed" : "bind() failed");
             ::close(fd);
             return nullptr;
         }
