@@ -51,6 +51,9 @@ function(volley_library target kind)
       set(soversion ${PROJECT_VERSION_MAJOR})
     endif()
     set_target_properties(${target} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${soversion})
+    # Only the public API is exported (volley.map says what that is).
+    target_link_options(${target} PRIVATE -Wl,--version-script=${VOLLEY_ROOT}/cmake/volley.map)
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${VOLLEY_ROOT}/cmake/volley.map)
     if(NOT VOLLEY_SANITIZER) # sanitizer runtimes resolve at load time
       target_link_options(${target} PRIVATE -Wl,--no-undefined)
     endif()

@@ -23,6 +23,13 @@ done
 ls "$prefix"/lib/libvolley.so.* >/dev/null || { echo "consumer: no versioned libvolley.so"; exit 1; }
 version=$(sed -n 's/^#define VOLLEY_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' "$prefix/include/volley/version.hpp" | paste -sd.)
 
+step "the installed library exports the public API only (cmake/volley.map)"
+exports=$(nm -D --defined-only -C "$prefix/lib/libvolley.so")
+echo "$exports" | grep -q "volley::socket::send" || { echo "consumer: libvolley.so does not export volley::socket"; exit 1; }
+if echo "$exports" | grep -E "[TWV] (volley::(detail|transport)::|std::)"; then
+  echo "consumer: libvolley.so exports internals (above)"; exit 1
+fi
+
 step "the installed volley tool runs, on the installed library"
 [ "$("$prefix/bin/volley" --version)" = "volley $version" ] || { echo "consumer: $prefix/bin/volley --version fails"; exit 1; }
 # (through its rpath, $ORIGIN/../lib: ldd shows "$prefix/bin/../lib/libvolley.so...")
