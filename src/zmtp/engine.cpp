@@ -247,7 +247,8 @@ std::string engine::refusal_waiting() noexcept {
     if (n < 2 || (buf[0] & (zmtp::flag_long | zmtp::flag_command)) != zmtp::flag_command) return {}; // a short command?
     if (n < 2 + static_cast<ssize_t>(buf[1])) return {};
     try {
-        const auto cmd = zmtp::parse_command(message(buf + 2, buf[1]));
+        const message body(buf + 2, buf[1]); // the command's views point into it
+        const auto cmd = zmtp::parse_command(body);
         if (!cmd || cmd->name != "ERROR") return {};
         return error_reason(cmd->data);
     } catch (const std::bad_alloc&) {
