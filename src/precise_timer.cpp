@@ -15,11 +15,9 @@ namespace volley::detail {
 precise_timer::precise_timer(reactor& r, std::function<void()> fire) : reactor_(r), fire_(std::move(fire)) {
     fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "volley: timerfd_create");
-    try {
-        reactor_.add(fd_, EPOLLIN, this);
-    } catch (...) {
+    if (const auto ec = reactor_.add(fd_, EPOLLIN, this)) {
         ::close(fd_);
-        throw;
+        throw std::system_error(ec, "volley: epoll_ctl add (timerfd)");
     }
 }
 

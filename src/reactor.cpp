@@ -40,12 +40,13 @@ reactor::~reactor() {
     ::close(epoll_fd_);
 }
 
-void reactor::post(task t) {
+bool reactor::post_task(task t) {
     {
         std::lock_guard lock(tasks_mutex_);
         tasks_.push_back(std::move(t));
     }
     mailbox_->wake();
+    return true;
 }
 
 bool reactor::run_sync(task t) {
@@ -75,27 +76,27 @@ void reactor::stop() {
     thread_.join();
 }
 
-void reactor::add(int fd, std::uint32_t events, io_handler* h) {
+std::error_code reactor::add(int fd, std::uint32_t events, io_handler* h) noexcept {
     epoll_event ev{};
     ev.events = events;
     ev.data.ptr = h;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
-        throw std::system_error(errno, std::generic_category(), "volley: epoll_ctl add");
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return {errno, std::system_category()};
+    return {};
 }
 
-void reactor::modify(int fd, std::uint32_t events, io_handler* h) {
+std::error_code reactor::modify(int fd, std::uint32_t events, io_handler* h) noexcept {
     epoll_event ev{};
     ev.events = events;
     ev.data.ptr = h;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0)
-        throw std::system_error(errno, std::generic_category(), "volley: epoll_ctl mod");
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) return {errno, std::system_category()};
+    return {};
 }
 
 void reactor::remove(int fd) noexcept {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
-reactor::timer_id reactor::add_timer(clock::time_point when, task fn) {
+reactor::timer_id reactor::add_timer_task(clock::time_point when, task fn) {
     timer_id id{when, ++timer_seq_};
     timers_.emplace(std::make_pair(when, id.seq), std::move(fn));
     return id;

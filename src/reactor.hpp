@@ -21,7 +21,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace volley::detail {
@@ -64,8 +66,17 @@ public:
     reactor& operator=(const reactor&) = delete;
 
     // ---- any thread ----
-    // Runs `t` on the reactor thread, after the tasks posted before it.
-    void post(task t);
+    // Runs `fn` on the reactor thread, after the tasks posted before it. False, and `fn`
+    // never runs, when it could not be queued (out of memory): the caller decides what
+    // that means, inside a noexcept path too.
+    template <class F>
+    [[nodiscard]] bool post(F&& fn) noexcept {
+        try {
+            return post_task(task(std::forward<F>(fn)));
+        } catch (...) {
+            return false;
+        }
+    }
     // Runs `t` on the reactor thread and waits until it has run (at once if called there).
     // False, without running it, if the thread has already ended.
     bool run_sync(task t);
@@ -79,12 +90,22 @@ public:
     // ---- the epoll set: any thread (epoll_ctl), by the handler's owner under its own lock
     // (an engine's socket thread changes its interest too). Events reach `h` on the reactor
     // thread; a removed handler must outlive the current batch of events. ----
-    void add(int fd, std::uint32_t events, io_handler* h);
-    void modify(int fd, std::uint32_t events, io_handler* h);
+    // The errno of a refusal (ENOMEM, ENOSPC past max_user_watches), as a system error code.
+    [[nodiscard]] std::error_code add(int fd, std::uint32_t events, io_handler* h) noexcept;
+    [[nodiscard]] std::error_code modify(int fd, std::uint32_t events, io_handler* h) noexcept;
     void remove(int fd) noexcept;
 
     // ---- reactor thread ----
-    timer_id add_timer(clock::time_point when, task fn);
+    // Runs `fn` at `when`. An empty id (false) when the timer could not be made (out of
+    // memory): `fn` never runs.
+    template <class F>
+    [[nodiscard]] timer_id add_timer(clock::time_point when, F&& fn) noexcept {
+        try {
+            return add_timer_task(when, task(std::forward<F>(fn)));
+        } catch (...) {
+            return {};
+        }
+    }
     void cancel_timer(timer_id& id) noexcept;
     // Keeps a handler alive until it is retired (stop() waits for that).
     void adopt(std::shared_ptr<io_handler> h);
@@ -92,6 +113,8 @@ public:
     void retire(io_handler* h) noexcept;
 
 private:
+    bool post_task(task t);                             // throws std::bad_alloc
+    timer_id add_timer_task(clock::time_point when, task fn); // throws std::bad_alloc
     void run() noexcept;
     void run_tasks_and_events();
     int next_timeout_ms();

@@ -203,16 +203,19 @@ void session::linger(clock::time_point deadline) noexcept {
     }
     // A connect with messages queued: a connection up within the deadline still takes them.
     reactor_.cancel_timer(deadline_timer_);
-    try {
-        deadline_timer_ = reactor_.add_timer(deadline, [this] {
-            deadline_timer_ = {};
-            if (connection_ != nullptr && up_) return; // it has the deadline too
-            if (connection_ != nullptr)
-                connection_->drain(clock::now()); // still in its handshake: too late
-            else
-                finish();
-        });
-    } catch (const std::exception&) {
+    deadline_timer_ = reactor_.add_timer(deadline, [this] {
+        deadline_timer_ = {};
+        if (connection_ != nullptr && up_) return; // it has the deadline too
+        if (connection_ != nullptr)
+            connection_->drain(clock::now()); // still in its handshake: too late
+        else
+            finish();
+    });
+    if (!deadline_timer_) { // out of memory: nothing would end the wait, so do not wait
+        if (connection_ != nullptr)
+            connection_->drain(clock::now());
+        else
+            finish();
     }
 }
 

@@ -60,11 +60,9 @@ void connector::attempt() noexcept {
         retry({err, std::system_category()}, std::string("connect failed: ") + std::strerror(err));
         return;
     }
-    try {
-        reactor_.add(fd_, EPOLLOUT, this);
-    } catch (const std::system_error& e) {
+    if (const auto ec = reactor_.add(fd_, EPOLLOUT, this)) {
         abandon_attempt();
-        retry(e.code(), e.what());
+        retry(ec, "epoll_ctl add failed: " + ec.message());
     }
 }
 
@@ -131,14 +129,11 @@ void connector::retry(std::error_code why, std::string detail) noexcept {
         next_ivl_ = std::min(max, ivl * 2);
     }
     emit(info_->monitor, event_type::connect_retried, info_->endpoint, why, std::move(detail), wait);
-    try {
-        retry_timer_ = reactor_.add_timer(clock::now() + wait, [this] {
-            retry_timer_ = {};
-            attempt();
-        });
-    } catch (const std::exception&) {
-        session_->end();
-    }
+    retry_timer_ = reactor_.add_timer(clock::now() + wait, [this] {
+        retry_timer_ = {};
+        attempt();
+    });
+    if (!retry_timer_) session_->end(); // out of memory: the endpoint gives up
 }
 
 void connector::stop(stop_reason why) noexcept {

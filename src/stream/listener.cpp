@@ -24,8 +24,8 @@ listener::~listener() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void listener::start() {
-    reactor_.add(fd_, EPOLLIN, this);
+std::error_code listener::start() noexcept {
+    return reactor_.add(fd_, EPOLLIN, this);
 }
 
 void listener::on_io(std::uint32_t) noexcept {
@@ -41,6 +41,8 @@ void listener::on_io(std::uint32_t) noexcept {
                  std::string("accept failed: ") + std::strerror(err));
             reactor_.remove(fd_);
             backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] { resume_accepting(); });
+            if (!backoff_timer_) // out of memory too: watch the socket again rather than never
+                (void)reactor_.add(fd_, EPOLLIN, this);
             return;
         }
         prepare_connection(family_, cfd, info_->options);
@@ -69,13 +71,11 @@ void listener::on_io(std::uint32_t) noexcept {
 void listener::resume_accepting() noexcept {
     backoff_timer_ = {};
     if (stopped_) return;
-    try {
-        reactor_.add(fd_, EPOLLIN, this);
-    } catch (const std::exception&) { // still out of resources: try again later
-        try {
-            backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] { resume_accepting(); });
-        } catch (const std::exception&) {
-        }
+    if (reactor_.add(fd_, EPOLLIN, this)) { // still out of resources: try again later
+        backoff_timer_ = reactor_.add_timer(clock::now() + accept_backoff, [this] { resume_accepting(); });
+        if (!backoff_timer_)
+            emit(info_->monitor, event_type::accept_failed, info_->endpoint,
+                 make_error_code(std::errc::not_enough_memory), "accepting stopped: out of memory");
     }
 }
 

@@ -22,8 +22,8 @@ public:
              std::shared_ptr<const endpoint_info> info);
     ~listener() override;
 
-    // Reactor thread.
-    void start();
+    // Reactor thread: watches the listening socket; the error when epoll refuses it.
+    std::error_code start() noexcept;
     // Stops accepting and closes connections still in the handshake. At context end
     // (`context_end`) established connections too flush within the socket's linger and
     // close; on unbind they end with their pipes, which the socket closes.

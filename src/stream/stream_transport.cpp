@@ -99,12 +99,27 @@ public:
         reactor& r = ctx_.io();
         auto self = shared_from_this();
         const auto id = owner.endpoint_id;
-        r.post([self, &r, fd, bound, info, id] {
-            auto l = std::make_shared<listener>(r, *self->family_, fd, bound, info);
-            r.adopt(l);
-            self->endpoints_.emplace(id, l);
-            l->start();
+        // Synchronous, so that a listener the reactor cannot watch fails bind() itself.
+        std::error_code started = make_error_code(std::errc::not_enough_memory);
+        bool owned = false; // the listener took fd (and closes it)
+        const bool ran = r.run_sync([&] {
+            try {
+                auto l = std::make_shared<listener>(r, *self->family_, fd, bound, info);
+                owned = true;
+                if ((started = l->start())) return;
+                r.adopt(l);
+                self->endpoints_.emplace(id, l);
+            } catch (const std::bad_alloc&) {
+                started = make_error_code(std::errc::not_enough_memory);
+            }
         });
+        if (!ran || started) {
+            if (!owned) ::close(fd);
+            family_->after_close(bound);
+            ec = endpoint_error(why, ran ? started : make_error_code(errc::terminated),
+                                ran ? "the I/O thread cannot watch the listening socket" : "the context was shut down");
+            return nullptr;
+        }
         return std::make_unique<stream_handle>(self, id, std::move(uri));
     }
 
@@ -128,11 +143,22 @@ public:
                                              info);
         auto self = shared_from_this();
         const auto id = owner.endpoint_id;
-        r.post([self, &r, c, id] {
-            r.adopt(c);
-            self->endpoints_.emplace(id, c);
-            c->start();
+        // Synchronous too: out of memory (the only way this fails) reaches connect() itself.
+        bool started = false;
+        const bool ran = r.run_sync([&] {
+            try {
+                r.adopt(c);
+                self->endpoints_.emplace(id, c);
+                c->start(); // a failed attempt is retried, like a refused one
+                started = true;
+            } catch (const std::bad_alloc&) { // the reactor retires what it adopted when it stops
+            }
         });
+        if (!ran || !started) {
+            const auto code = ran ? make_error_code(std::errc::not_enough_memory) : make_error_code(errc::terminated);
+            ec = endpoint_error(why, code, ran ? "out of memory starting the connect" : "the context was shut down");
+            return nullptr;
+        }
         return std::make_unique<stream_handle>(self, id, std::move(uri));
     }
 
@@ -140,7 +166,9 @@ public:
         if (!ctx_.io_started()) return;
         auto self = shared_from_this();
         const auto why = drop_queued ? stop_reason::context_shutdown : stop_reason::context_end;
-        ctx_.io().post([self, why] {
+        // Posting fails only out of memory, when nothing better can be done: then the
+        // endpoints stop when the reactor does.
+        (void)ctx_.io().post([self, why] {
             auto all = std::move(self->endpoints_);
             self->endpoints_.clear();
             for (auto& [id, ep] : all) self->stop_endpoint(ep, why);

@@ -58,7 +58,7 @@ void engine::start() noexcept {
     try {
         const auto ivl = info_->options.handshake_ivl;
         if (ivl.count() > 0) {
-            handshake_timer_ = reactor_.add_timer(clock::now() + ivl, [this, ivl] {
+            arm_timer(handshake_timer_, "handshake", clock::now() + ivl, [this, ivl] {
                 std::lock_guard lock(io_lock_);
                 handshake_timer_ = {};
                 if (!handshake_done_) fail(errc::timed_out, "ZMTP handshake not completed within " + ms_text(ivl));
@@ -279,7 +279,7 @@ void engine::on_established(peer_properties peer) noexcept {
     emit(info_->monitor, event_type::handshake_succeeded, info_->endpoint);
     const auto ivl = info_->options.heartbeat_ivl;
     if (ivl.count() > 0 && peer_minor_ >= 1)
-        heartbeat_timer_ = reactor_.add_timer(clock::now() + ivl, [this] {
+        arm_timer(heartbeat_timer_, "heartbeat", clock::now() + ivl, [this] {
             std::lock_guard lock(io_lock_);
             send_ping();
         });
@@ -306,7 +306,8 @@ void engine::send_ping() noexcept {
     ping_sent_ = clock::now();
     if (!heartbeat_timeout_timer_) {
         const auto timeout = o.heartbeat_timeout.count() > 0 ? o.heartbeat_timeout : o.heartbeat_ivl;
-        heartbeat_timeout_timer_ = reactor_.add_timer(ping_sent_ + timeout, [this, sent = ping_sent_, timeout] {
+        const auto sent = ping_sent_;
+        arm_timer(heartbeat_timeout_timer_, "heartbeat timeout", sent + timeout, [this, sent, timeout] {
             std::lock_guard lock(io_lock_);
             heartbeat_timeout_timer_ = {};
             read_below_lowat(); // bytes of a large body the peer is still sending count as life
@@ -315,7 +316,7 @@ void engine::send_ping() noexcept {
         });
     }
     if (!flush()) return;
-    heartbeat_timer_ = reactor_.add_timer(ping_sent_ + o.heartbeat_ivl, [this] {
+    arm_timer(heartbeat_timer_, "heartbeat", ping_sent_ + o.heartbeat_ivl, [this] {
         std::lock_guard lock(io_lock_);
         send_ping();
     });
@@ -335,19 +336,15 @@ void engine::arm_ttl(std::chrono::milliseconds ttl) noexcept {
     peer_ttl_ = ttl;
     if (!on_reactor()) { // timers live on the reactor; one request on its way is enough
         if (ttl_posted_ || ttl_timer_) return;
-        try {
-            reactor_.post([self = shared_from_this()] {
-                std::lock_guard lock(self->io_lock_);
-                self->ttl_posted_ = false;
-                if (self->state_ != state::closed) self->arm_ttl(self->peer_ttl_);
-            });
-            ttl_posted_ = true;
-        } catch (...) {
-        }
+        ttl_posted_ = reactor_.post([self = shared_from_this()] {
+            std::lock_guard lock(self->io_lock_);
+            self->ttl_posted_ = false;
+            if (self->state_ != state::closed) self->arm_ttl(self->peer_ttl_);
+        }); // not posted (out of memory): the next PING asks again
         return;
     }
     if (ttl_timer_) return;
-    ttl_timer_ = reactor_.add_timer(last_received_ + ttl, [this] {
+    arm_timer(ttl_timer_, "TTL", last_received_ + ttl, [this] {
         std::lock_guard lock(io_lock_);
         ttl_timer_ = {};
         read_below_lowat();
@@ -380,7 +377,7 @@ void engine::linger(clock::time_point deadline) noexcept {
 void engine::arm_linger_timer(clock::time_point deadline) noexcept {
     reactor_.cancel_timer(linger_timer_);
     if (deadline == clock::time_point::max()) return;
-    linger_timer_ = reactor_.add_timer(deadline, [this] {
+    arm_timer(linger_timer_, "linger", deadline, [this] {
         std::lock_guard lock(io_lock_);
         linger_timer_ = {};
         if (state_ == state::half_closed) // everything was written; the peer may not have read it all
@@ -426,20 +423,21 @@ void engine::set_events(bool in, bool out) noexcept {
     if (in == in_enabled_ && out == out_enabled_ && (registered_ || (!in && !out))) return;
     // epoll reports hang-ups and errors whatever the mask, so a descriptor we want nothing
     // from is taken out of the set (a paused connection whose peer hung up would spin).
-    try {
-        if (!in && !out) {
-            if (registered_) reactor_.remove(fd_);
-            registered_ = false;
-        } else if (!registered_) {
-            reactor_.add(fd_, (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u), this);
-            registered_ = true;
-        } else {
-            reactor_.modify(fd_, (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u), this);
-        }
-    } catch (const std::system_error& e) {
+    std::error_code refused;
+    const std::uint32_t events = (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u);
+    if (!in && !out) {
+        if (registered_) reactor_.remove(fd_);
+        registered_ = false;
+    } else if (!registered_) {
+        refused = reactor_.add(fd_, events, this);
+        registered_ = !refused;
+    } else {
+        refused = reactor_.modify(fd_, events, this);
+    }
+    if (refused) {
         in_enabled_ = in;
         out_enabled_ = out;
-        close(e.code(), std::string("epoll_ctl failed: ") + e.what());
+        close(refused, "epoll_ctl failed: " + refused.message());
         return;
     }
     in_enabled_ = in;
@@ -457,15 +455,11 @@ void engine::close(std::error_code why, std::string detail) noexcept {
         return;
     }
     // The socket's thread found the connection broken: stop moving bytes, let the reactor close.
-    failing_ = true;
-    try {
-        reactor_.post([self = shared_from_this(), why, detail = std::move(detail)]() mutable {
-            std::lock_guard lock(self->io_lock_);
-            self->failing_ = false;
-            self->close_now(why, std::move(detail));
-        });
-    } catch (...) {
-    }
+    failing_ = reactor_.post([self = shared_from_this(), why, detail = std::move(detail)]() mutable {
+        std::lock_guard lock(self->io_lock_);
+        self->failing_ = false;
+        self->close_now(why, std::move(detail));
+    }); // not posted (out of memory): the next call that finds it broken tries again
 }
 
 void engine::close_now(std::error_code why, std::string detail) noexcept {

@@ -149,6 +149,15 @@ private:
     // Refuses the peer in the handshake: tells it `reason` in a ZMTP ERROR, then fails with
     // `why` and `detail` (handshake_failed).
     void refuse(errc why, const std::string& reason, const std::string& detail) noexcept;
+    // Arms a reactor timer (reactor thread). Out of memory, the connection closes, naming
+    // the `what` timer, rather than going on without the deadline it relies on.
+    template <class F>
+    void arm_timer(reactor::timer_id& id, const char* what, clock::time_point when, F&& fn) noexcept {
+        id = reactor_.add_timer(when, std::forward<F>(fn));
+        if (!id)
+            close(make_error_code(std::errc::not_enough_memory),
+                  std::string("out of memory arming the ") + what + " timer");
+    }
     // A write failed in the handshake: a peer that refused us (a ZMTP ERROR in place of its
     // READY) may have closed before our READY reached it. Its reason, quoted, if it waits
     // to be read; empty otherwise.

@@ -268,13 +268,11 @@ void engine::take_input(bool app) noexcept {
         input_paused_ = false; // what the reactor held back, the socket delivers
         set_events(false, out_enabled_);
         if (watchdog_timer_) return; // still armed from an earlier turn: no need to wake the reactor
-        try {
-            reactor_.post([self = shared_from_this()] {
-                std::lock_guard lock(self->io_lock_);
-                self->arm_watchdog();
-            });
-        } catch (...) {
-        }
+        const bool posted = reactor_.post([self = shared_from_this()] {
+            std::lock_guard lock(self->io_lock_);
+            self->arm_watchdog();
+        });
+        if (!posted) take_input(false); // no watchdog (out of memory): leave input to the reactor
         return;
     }
     app_input_ = false;
@@ -286,20 +284,18 @@ void engine::take_input(bool app) noexcept {
         if (on_reactor()) {
             read_input();
         } else {
-            try {
-                reactor_.post([self = shared_from_this()] {
-                    std::lock_guard lock(self->io_lock_);
-                    if (!self->app_input_) self->read_input();
-                });
-            } catch (...) {
-            }
+            // Out of memory, the frames wait for the next readable edge, or the socket's read.
+            (void)reactor_.post([self = shared_from_this()] {
+                std::lock_guard lock(self->io_lock_);
+                if (!self->app_input_) self->read_input();
+            });
         }
     }
 }
 
 void engine::arm_watchdog() noexcept {
     if (watchdog_timer_ || state_ == state::closed) return;
-    watchdog_timer_ = reactor_.add_timer(clock::now() + input_watchdog, [this] {
+    arm_timer(watchdog_timer_, "input watchdog", clock::now() + input_watchdog, [this] {
         std::lock_guard lock(io_lock_);
         watchdog_timer_ = {};
         if (state_ == state::closed) return;
