@@ -1,23 +1,20 @@
 // SPDX-License-Identifier: MPL-2.0
-// connector: a connected stream endpoint on a reactor. It makes connections
-// for its session (session.hpp), which owns the socket's pipe and linger:
-// while the session wants a connection, failed or lost ones are retried
-// after reconnect_ivl, doubling up to reconnect_ivl_max, with jitter; host
-// names are resolved again for every retry (on the reactor thread, blocking,
-// as libzmq's I/O thread does). Each connection is a ZMTP engine.
+// connector: what one attempt to connect is on a stream transport (tcp, ipc), under the
+// transport-neutral dialer (dialer.hpp), which owns the session and reconnects with
+// back-off. An attempt resolves the host name again (on the reactor thread, blocking, as
+// libzmq's I/O thread does; a name may move), connects without blocking, and hands the
+// connected descriptor to a ZMTP engine under the dialer's session.
 #pragma once
 
-#include "reactor.hpp"
-#include "session.hpp"
+#include "dialer.hpp"
 #include "stream/stream_family.hpp"
 
-#include <memory>
 #include <optional>
-#include <random>
+#include <string>
 
 namespace volley::detail {
 
-class connector final : public io_handler, public session_owner {
+class connector final : public dialer {
 public:
     // `address`: the endpoint after "<scheme>://", resolved again before each attempt after
     // the first; `peer`: what it resolved to at connect(), if it did. Makes its session
@@ -27,36 +24,18 @@ public:
               std::shared_ptr<const endpoint_info> info);
     ~connector() override;
 
-    // Reactor thread.
-    void start();
-    // Stops reconnecting. At context end (`context_end`) the session delivers what is
-    // queued within the socket's linger; on disconnect the socket closes the pipe next,
-    // with its linger, and that decides.
-    void stop(stop_reason why) noexcept;
-
+    // The connect in progress completed (EPOLLOUT).
     void on_io(std::uint32_t events) noexcept override;
-    void connection_lost(session& s, bool established, std::error_code why, std::string detail) noexcept override;
-    void session_ended(session& s) noexcept override;
 
 private:
-    void attempt() noexcept;
+    void attempt() noexcept override;
+    void abandon() noexcept override;
     void connected() noexcept;
-    void retry(std::error_code why, std::string detail) noexcept;
-    void finish() noexcept;
-    void abandon_attempt() noexcept;
 
-    reactor& reactor_;
     const stream_family& family_;
     std::string address_;
     std::optional<resolved_address> peer_; // empty: resolve before the next attempt
-    std::shared_ptr<const endpoint_info> info_;
-    std::shared_ptr<session> session_;     // null once it ended
     int fd_ = -1;                          // a connect in progress
-    reactor::timer_id retry_timer_;
-    std::chrono::milliseconds next_ivl_;
-    bool stopped_ = false;
-    bool finished_ = false;
-    std::minstd_rand jitter_;
 };
 
 } // namespace volley::detail
