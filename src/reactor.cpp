@@ -40,13 +40,12 @@ reactor::~reactor() {
     ::close(epoll_fd_);
 }
 
-bool reactor::post_task(task t) {
+void reactor::post_task(task t) {
     {
         std::lock_guard lock(tasks_mutex_);
         tasks_.push_back(std::move(t));
     }
     mailbox_->wake();
-    return true;
 }
 
 bool reactor::run_sync(task t) {

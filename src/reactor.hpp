@@ -72,7 +72,8 @@ public:
     template <class F>
     [[nodiscard]] bool post(F&& fn) noexcept {
         try {
-            return post_task(task(std::forward<F>(fn)));
+            post_task(task(std::forward<F>(fn)));
+            return true;
         } catch (...) {
             return false;
         }
@@ -113,7 +114,7 @@ public:
     void retire(io_handler* h) noexcept;
 
 private:
-    bool post_task(task t);                             // throws std::bad_alloc
+    void post_task(task t);                             // throws std::bad_alloc
     timer_id add_timer_task(clock::time_point when, task fn); // throws std::bad_alloc
     void run() noexcept;
     void run_tasks_and_events();

@@ -19,7 +19,7 @@ constexpr int max_arm_rounds = 64;
 
 socket_base::socket_base(context_core& ctx, socket_type type)
     : ctx_(ctx.shared_from_this()), type_(type), mailbox_(std::make_shared<mailbox>()),
-      monitor_(std::make_shared<detail::monitor_queue>()), shared_(std::make_shared<socket_shared>(type)) {
+      monitor_(std::make_shared<detail::monitor_queue>()), shared_(std::make_shared<socket_shared>(type, options_.linger)) {
     ctx_->add_socket(this);
 }
 

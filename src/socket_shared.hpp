@@ -18,7 +18,8 @@ namespace volley::detail {
 
 class socket_shared {
 public:
-    explicit socket_shared(socket_type type) noexcept : peer_limit_(type == socket_type::pair ? 1 : 0) {}
+    socket_shared(socket_type type, std::chrono::milliseconds linger) noexcept
+        : linger_ms_(linger.count()), peer_limit_(type == socket_type::pair ? 1 : 0) {}
 
     std::chrono::milliseconds linger() const noexcept {
         return std::chrono::milliseconds(linger_ms_.load(std::memory_order_relaxed));
@@ -40,7 +41,7 @@ public:
     }
 
 private:
-    std::atomic<std::int64_t> linger_ms_{30'000}; // socket_options' default
+    std::atomic<std::int64_t> linger_ms_;
     const int peer_limit_;
     std::atomic<int> peers_{0};
 };
