@@ -44,7 +44,7 @@ protected:
         out_.terminated(l);
     }
     // A new connection knows nothing of us yet: the reset marker voids the subscriptions still
-    // queued for the one that was lost (the engine drops them), then everything goes again.
+    // queued for the one that was lost (the connection driver drops them), then everything goes again.
     void on_hiccup(link& l) override {
         message reset;
         reset.set_control(message::control::reset);

@@ -38,7 +38,7 @@ void dialer::attempt_failed(std::error_code why, std::string detail) noexcept {
     if (info_->options.reconnect_ivl.count() < 0) {
         // reconnect_ivl = -1: no second attempt. The endpoint is over: its pipe closes, so
         // the socket stops routing to it (what arrived stays readable), and the monitor
-        // hears it once (an established connection's engine reported the disconnect).
+        // hears it once (an established connection's driver reported the disconnect).
         const auto info = info_; // ending the session finishes us
         session_->end(); // first: whoever sees the event finds the pipe already closed
         emit(info->monitor, event_type::closed, info->endpoint, why, detail + "; not reconnecting (reconnect_ivl is -1)");

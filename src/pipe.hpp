@@ -174,7 +174,7 @@ private:
 
 class pipe_pair;
 
-// One end of a pipe pair, used by the thread of the socket (or engine) that owns it.
+// One end of a pipe pair, used by the thread of the socket (or connection driver) that owns it.
 // Writes go to the peer; reads come from the peer.
 class pipe {
 public:

@@ -5,7 +5,7 @@
 // (reactor::add_timer) are armed on its thread and fire at millisecond
 // granularity, which suits reconnects and heartbeats; this one is for the
 // short deadlines a socket's thread sets without waking the reactor, such
-// as "write out this batch within 50 us unless I do it first" (engine.hpp).
+// as "write out this batch within 50 us unless I do it first" (driver/driver.hpp).
 //
 // Arming again replaces the deadline, so a thread that keeps pushing a
 // deadline ahead of it never lets the timer fire: one timerfd_settime()

@@ -84,12 +84,12 @@ public:
     bool in_thread() const noexcept { return std::this_thread::get_id() == thread_id_.load(); }
     // The mailbox for pipe ends owned by handlers on this reactor (set pipe::handler).
     const std::shared_ptr<detail::mailbox>& mailbox() const noexcept { return mailbox_; }
-    // Asks the thread to exit once every adopted handler (listener, connector, engine) is
+    // Asks the thread to exit once every adopted handler (listener, connector, connection driver) is
     // retired, and joins it. Idempotent.
     void stop();
 
     // ---- the epoll set: any thread (epoll_ctl), by the handler's owner under its own lock
-    // (an engine's socket thread changes its interest too). Events reach `h` on the reactor
+    // (a connection driver's socket thread changes its interest too). Events reach `h` on the reactor
     // thread; a removed handler must outlive the current batch of events. ----
     // The errno of a refusal (ENOMEM, ENOSPC past max_user_watches), as a system error code.
     [[nodiscard]] std::error_code add(int fd, std::uint32_t events, io_handler* h) noexcept;

@@ -4,7 +4,7 @@
 // oriented transport (make_session) and holds what outlives a single
 // connection:
 //
-//   socket --pipe--> session --> connection (ZMTP engine over tcp/ipc; later rdma, shm)
+//   socket --pipe--> session --> connection (driver/driver.hpp: ZMTP over a stream wire for tcp/ipc; later rdma, shm)
 //                       |           reports: started, up (peer properties), down
 //                       +-- the pipe end, kept across reconnects (a connect's session)
 //                       +-- the peer's properties, handed to the socket at attach

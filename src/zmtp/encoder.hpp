@@ -70,7 +70,7 @@ public:
 
     std::size_t pending() const noexcept { return pending_; }
     // Bytes ever queued, and ever written: a frame queued when end() was e has been written
-    // once written() >= e (how the engine knows that its last PONG has left).
+    // once written() >= e (how the connection driver knows that its last PONG has left).
     std::uint64_t end() const noexcept { return written_ + pending_; }
     std::uint64_t written() const noexcept { return written_; }
     bool empty() const noexcept { return pending_ == 0; }

@@ -3,7 +3,7 @@
 #include "stream/connector.hpp"
 
 #include "monitor_queue.hpp"
-#include "zmtp/engine.hpp"
+#include "stream_connection.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -72,12 +72,12 @@ void connector::connected() noexcept {
     const int fd = fd_;
     fd_ = -1;
     emit(info_->monitor, event_type::connected, info_->endpoint);
-    std::shared_ptr<engine> e;
+    std::shared_ptr<stream_connection> e;
     try {
-        e = std::make_shared<engine>(reactor_, fd, session_); // owns fd from here
+        stream_wire w(reactor_, fd); // owns fd from here, and closes it if what follows throws
+        e = std::make_shared<stream_connection>(reactor_, session_, std::move(w));
         reactor_.adopt(e);
     } catch (const std::exception& ex) {
-        if (!e) ::close(fd); // else the engine's destructor closes it
         attempt_failed(make_error_code(errc::protocol_error), std::string("cannot serve the connection: ") + ex.what());
         return;
     }

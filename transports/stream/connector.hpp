@@ -3,7 +3,7 @@
 // transport-neutral dialer (dialer.hpp), which owns the session and reconnects with
 // back-off. An attempt resolves the host name again (on the reactor thread, blocking, as
 // libzmq's I/O thread does; a name may move), connects without blocking, and hands the
-// connected descriptor to a ZMTP engine under the dialer's session.
+// connected descriptor to a stream connection under the dialer's session.
 #pragma once
 
 #include "dialer.hpp"

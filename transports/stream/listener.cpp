@@ -3,7 +3,7 @@
 #include "stream/listener.hpp"
 
 #include "monitor_queue.hpp"
-#include "zmtp/engine.hpp"
+#include "stream_connection.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -48,17 +48,17 @@ void listener::on_io(std::uint32_t) noexcept {
         prepare_connection(family_, cfd, info_->options);
         emit(info_->monitor, event_type::accepted, info_->endpoint);
         std::shared_ptr<session> sess;
-        std::shared_ptr<engine> e;
+        std::shared_ptr<stream_connection> e;
         bool adopted = false;
         try {
+            stream_wire w(reactor_, cfd); // owns cfd from here, and closes it if what follows throws
             sess = make_session(reactor_, info_, *this, false);
-            e = std::make_shared<engine>(reactor_, cfd, sess); // owns cfd from here
+            e = std::make_shared<stream_connection>(reactor_, sess, std::move(w));
             reactor_.adopt(sess);
             adopted = true;
             sessions_.insert(sess.get());
             reactor_.adopt(e);
         } catch (const std::exception& ex) {
-            if (!e) ::close(cfd); // else the engine's destructor closes it
             if (adopted) sess->end();
             emit(info_->monitor, event_type::accept_failed, info_->endpoint, make_error_code(errc::protocol_error),
                  std::string("cannot serve the connection: ") + ex.what());

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
 // listener: a bound stream endpoint on a reactor. It accepts connections
-// and gives each one a session and an engine; the session makes its pipe to
+// and gives each one a session and a stream connection; the session makes its pipe to
 // the socket only once the peer's handshake succeeded, so a bad peer never
 // reaches the socket. Stopping (unbind, close, context end) closes the
 // listening socket and the connections still in handshake; established ones

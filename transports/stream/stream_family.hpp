@@ -2,7 +2,7 @@
 // What a byte-stream transport (tcp, ipc) tells the core: how to read its
 // addresses, how to set up its sockets, what to clean up. The core does the
 // rest once for all of them: listening, accepting, connecting, reconnecting,
-// and the one ZMTP engine (libzmq's single zmtp_engine site, rather than
+// and the one stream connection (libzmq's single zmtp_engine site, rather than
 // nng's per-transport header code).
 #pragma once
 

@@ -2,7 +2,7 @@
 // The transport that every byte-stream family (tcp, ipc) shares: bind and
 // connect on the socket's thread (so errors and the resolved address come
 // back at once), then a listener or connector on the context's reactor,
-// each connection served by the one ZMTP engine.
+// each connection served by the one stream connection (stream_connection.hpp).
 #pragma once
 
 #include "stream/stream_family.hpp"

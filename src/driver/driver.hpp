@@ -1,11 +1,25 @@
 // SPDX-License-Identifier: MPL-2.0
-// engine: one ZMTP connection over a stream socket (tcp or ipc), under the
-// session that owns its pipe (session.hpp). It sends the greeting and READY,
-// checks the peer's, tells the session the peer's properties, then moves
-// frames between the file descriptor and the session's pipe. Many small
-// messages leave in one writev and arrive from one read; large bodies go
-// out from their own buffers and come in straight into the message the
-// application will receive.
+// driver: one ZMTP connection, whatever carries it, under the session that
+// owns its pipe (session.hpp). It runs the handshake (the ZMTP decisions are
+// zmtp::protocol's: greeting check, mechanism, commands), tells the session
+// the peer's properties, then moves frames between its wire and the
+// session's pipe, and keeps the connection's life: heartbeats, the socket's
+// thread's fast path, back-pressure, linger, closing.
+//
+//   socket --pipe--> session --> driver<Wire> --frames--> zmtp::protocol (no I/O)
+//                                   |
+//                                   +--frames--> Wire: the transport's (stream_wire: the
+//                                                ZMTP byte codec on a socket, tcp and ipc;
+//                                                a message transport's frame channel)
+//
+// The driver is a template on its wire, instantiated by each transport
+// (driver_impl.hpp holds the definitions): the wire's calls on the data
+// path, one per frame, are direct calls, inlined. What a Wire provides is
+// what stream_wire declares (transports/stream/stream_wire.hpp): watch(),
+// next(), receive(), add(), write() and the few calls of the handshake and
+// the end. On a byte stream many small messages leave in one writev and
+// arrive from one read; large bodies go out from their own buffers and come
+// in straight into the message the application will receive.
 //
 // Anything wrong on the wire (a bad greeting, an impossible frame, a
 // message over maxmsgsize or input_budget, a silent peer) closes only this
@@ -23,13 +37,13 @@
 // and the socket's own thread through the channel the session publishes.
 // That is what keeps thread hand-offs off the common path:
 // - output: a message the socket sends while nothing waits in the pipe goes
-//   straight into the encoder from the socket's thread (try_send): alone, it
+//   straight into the wire from the socket's thread (try_send): alone, it
 //   leaves at once with one sendmsg; in a burst it is batched, and the
 //   socket's thread writes the batch once it holds app_batch_bytes or is
 //   batch_age old, or before it waits; the batch timer (precise_timer.hpp,
 //   armed once per batch) has the reactor write it when the burst stopped
 //   short and the socket went on with something else. What
-//   goes into the pipe (the socket found the engine busy, or back-pressured)
+//   goes into the pipe (the socket found the driver busy, or back-pressured)
 //   wakes the reactor, which drains many messages per writev until the pipe
 //   is empty again.
 // - input: a socket with an empty pipe reads the connection itself and
@@ -41,7 +55,7 @@
 // Whatever only the reactor may do (close, timers) is posted to it.
 //
 // Closing: once the socket is gone and everything it queued is written, the
-// engine ends its stream with a half-close and keeps the connection until
+// driver ends its stream with a half-close and keeps the connection until
 // the peer closes its end (or linger ends). A receiver that closes at once
 // would make the kernel discard what it has not read yet on a reset, and
 // libzmq drops unread input when an ipc connection hangs up (libzmq #4660);
@@ -53,9 +67,7 @@
 #include "reactor.hpp"
 #include "session.hpp"
 #include "spin_lock.hpp"
-#include "zmtp/decoder.hpp"
-#include "zmtp/encoder.hpp"
-#include "zmtp/wire.hpp"
+#include "zmtp/protocol.hpp"
 
 #include <atomic>
 #include <memory>
@@ -63,21 +75,23 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace volley::detail {
 
 class pipe;
 class precise_timer;
 
-class engine final : public io_handler, public connection, public channel,
-                     public std::enable_shared_from_this<engine> {
+template <class Wire>
+class driver final : public io_handler, public connection, public channel,
+                     public std::enable_shared_from_this<driver<Wire>> {
 public:
-    // `fd`: a connected, non-blocking stream socket, now owned by the engine.
-    engine(reactor& r, int fd, std::shared_ptr<session> s);
-    ~engine() override;
+    // `w`: the connection's wire, ready to start (a stream_wire owns its descriptor).
+    driver(reactor& r, std::shared_ptr<session> s, Wire&& w);
+    ~driver() override;
 
-    // Reactor thread: registers the descriptor, tells the session, sends the greeting. On
-    // failure the engine closes at once (reported to its session, and retired).
+    // Reactor thread: starts watching the wire, tells the session, sends the greeting. On
+    // failure the driver closes at once (reported to its session, and retired).
     void start() noexcept;
 
     void on_io(std::uint32_t events) noexcept override;
@@ -96,56 +110,59 @@ public:
 private:
     // In this order: a state >= lingering takes no more input for the socket.
     enum class state { greeting, handshake, active, lingering, half_closed, closed };
+    struct frame {
+        message body;
+        bool command = false;
+    };
 
     // All below run with io_lock_ held.
-    // ---- input (engine_input.cpp) ----
+    // ---- input (driver_input.ipp) ----
     void read_input() noexcept;
-    // Keeps SO_RCVLOWAT at what the decoder waits for (1 byte, or the rest of a large body).
-    void set_read_lowat() noexcept;
-    // Reads what sits below the low-water mark, before a timer judges the peer silent.
-    void read_below_lowat() noexcept;
+    // Reads what sits below the wire's read mark, before a timer judges the peer silent.
+    void read_below_mark() noexcept;
     // Decodes what the socket's thread reads into the pipe; whole one-frame messages
     // before anything else, when `batch` is given, into *batch instead.
     input app_read(input_batch* batch) noexcept;
-    // One recv() into the decoder: true when bytes came; false when none are there yet, or
-    // when the connection ended (closed, or its close posted: failing_).
+    // One read of the wire: true when bytes came; false when none are there yet, or when
+    // the connection ended (closed, or its close posted: failing_).
     bool receive() noexcept;
     void take_input(bool app) noexcept;
     void arm_watchdog() noexcept;
-    bool handle_frame(zmtp::decoder::frame& f) noexcept;
-    bool handle_command(const message& body) noexcept;
-    // A SUBSCRIBE or CANCEL command, for a socket that takes subscriptions, becomes the
-    // frame the pipe carries (marked subscribe / cancel, its body the topic). False when
-    // `f` stays a command (another one, or the connection failed).
-    bool take_subscription(zmtp::decoder::frame& f) noexcept;
-    bool deliver(zmtp::decoder::frame& f) noexcept;
+    bool handle_frame(frame& f) noexcept;
+    // A command of the peer's after the handshake; false when the connection failed. A
+    // subscription for a socket that takes them becomes the data frame `f` (its body the
+    // topic, marked subscribe / cancel): *as_data is then set.
+    bool handle_command(frame& f, bool* as_data) noexcept;
+    bool deliver(frame& f) noexcept;
     void resume_input() noexcept;
-    // ---- output (engine_output.cpp) ----
-    // Moves messages from the pipe into the encoder, up to a batch; false if that failed.
-    bool fill_encoder() noexcept;
+    // ---- output (driver_output.ipp) ----
+    // Moves messages from the pipe into the wire, up to a batch; false if that failed.
+    bool fill_wire() noexcept;
     void pump_output() noexcept;
-    // Writes what the encoder holds (EPOLLOUT for what cannot go now), keeping for every
+    // Writes what the wire holds (EPOLLOUT for what cannot go now), keeping for every
     // caller the invariant of the output side: it is parked on the pipe (a write there wakes
     // us), or EPOLLOUT or a running pump_output() will drain it. False once closed.
     bool flush() noexcept;
     // flush() without the invariant: the writes alone.
     bool write_out() noexcept;
-    // Queues one frame from the socket: data as it is, a subscription as SUBSCRIBE / CANCEL
-    // (ZMTP 3.1) or as the 0x01 / 0x00-prefixed message (3.0). Throws std::bad_alloc.
+    // Queues one frame from the socket: data as it is, a control frame as the protocol
+    // says (a subscription). Throws std::bad_alloc.
     void encode(message&& m);
-    // The socket's message (its last frame) is in the encoder: writes it out, or keeps it
+    // The socket's message (its last frame) is in the wire: writes it out, or keeps it
     // in the batch under way (direct_batch_), writing the batch when it is full or old.
     void end_direct_message() noexcept;
     // Writes out the socket's batch, if one is open and the connection can write.
     void flush_batch() noexcept;
     // True once the batch timer exists (made on first use: most connections never batch).
     bool batch_timer_ready() noexcept;
-    // Adds a command unless a message is half in the encoder (a command must not split it).
+    // Adds a command unless a message is half in the wire (a command must not split it).
     bool add_command(message&& body) noexcept;
-    // ---- handshake and life (engine.cpp) ----
+    // ---- handshake and life (driver_life.ipp) ----
     bool on_reactor() const noexcept { return reactor_.in_thread(); }
-    bool take_greeting() noexcept;
-    bool handle_ready(std::span<const std::byte> data) noexcept; // READY's property list
+    // The peer's greeting came: checks it, asks the session, sends our first commands.
+    bool on_greeting() noexcept;
+    // Sends what the protocol wants sent (handshake commands); false if the connection failed.
+    bool send_commands(std::vector<message>& out) noexcept;
     // Refuses the peer in the handshake: tells it `reason` in a ZMTP ERROR, then fails with
     // `why` and `detail` (handshake_failed).
     void refuse(errc why, const std::string& reason, const std::string& detail) noexcept;
@@ -158,15 +175,11 @@ private:
             close(make_error_code(std::errc::not_enough_memory),
                   std::string("out of memory arming the ") + what + " timer");
     }
-    // A write failed in the handshake: a peer that refused us (a ZMTP ERROR in place of its
-    // READY) may have closed before our READY reached it. Its reason, quoted, if it waits
-    // to be read; empty otherwise.
-    std::string refusal_waiting() noexcept;
     void on_established(peer_properties peer) noexcept;
     void linger(clock::time_point deadline) noexcept;
     void arm_linger_timer(clock::time_point deadline) noexcept;
-    // Lingering, and everything is written: ends our stream (shutdown SHUT_WR) and waits
-    // for the peer's end, reading and discarding what it still sends (half_closed).
+    // Lingering, and everything is written: ends our stream (a half-close) and waits for
+    // the peer's end, reading and discarding what it still sends (half_closed).
     void end_stream() noexcept;
     void read_to_end() noexcept;
     void set_events(bool in, bool out) noexcept;
@@ -176,28 +189,21 @@ private:
     // silence does not count against it.
     bool silence_is_ours() const noexcept;
     void fail(errc code, std::string detail) noexcept;
-    // Closes now on the reactor; from the socket's thread, marks the engine failed and
+    // Closes now on the reactor; from the socket's thread, marks the driver failed and
     // posts the close.
     void close(std::error_code why, std::string detail) noexcept;
     void close_now(std::error_code why, std::string detail) noexcept;
 
     reactor& reactor_;
-    int fd_;
     std::shared_ptr<session> session_;
     std::shared_ptr<const endpoint_info> info_;
     pipe* pipe_ = nullptr; // the session's, from the handshake on
     state state_ = state::greeting;
     bool handshake_done_ = false;
 
-    std::byte peer_greeting_[zmtp::greeting_size];
-    std::size_t greeting_received_ = 0;
-    std::uint8_t peer_minor_ = 0;
-
-    zmtp::decoder decoder_;
-    int lowat_ = 1; // SO_RCVLOWAT of the descriptor, see set_read_lowat()
-    zmtp::encoder encoder_;
-    std::optional<zmtp::decoder::frame> held_; // decoded, waiting for room in the pipe
-    bool registered_ = false; // the descriptor is in the reactor's epoll set
+    Wire wire_;
+    zmtp::protocol protocol_;
+    std::optional<frame> held_; // decoded, waiting for room in the pipe
     bool in_enabled_ = false;
     bool out_enabled_ = false;
     bool input_paused_ = false;  // the pipe to the socket is full
@@ -206,11 +212,10 @@ private:
     std::uint64_t frames_out_ = 0; // frames taken from the pipe, for output_fence_
     bool failing_ = false;       // a close is posted to the reactor
     bool pumping_ = false;       // pump_output() is running (flush() does not start it again)
-    bool encoding_message_ = false; // the encoder holds the first frames of a message, not its last
+    bool encoding_message_ = false; // the wire holds the first frames of a message, not its last
     bool direct_message_ = false;   // the socket's thread: try_send took the first frames of a message
-    bool awaiting_reset_ = false;   // subscriptions are dropped until the socket's reset marker
     bool direct_batch_ = false;     // the socket's message under way joins the batch
-    bool batch_open_ = false;       // the encoder holds a batch of the socket's, not yet written
+    bool batch_open_ = false;       // the wire holds a batch of the socket's, not yet written
     std::uint32_t batch_messages_ = 0;
     std::uint64_t batch_started_ = 0; // fast_clock ticks
     std::unique_ptr<precise_timer> batch_timer_; // fires on the reactor: writes a batch the socket left
@@ -232,28 +237,22 @@ private:
     reactor::timer_id linger_timer_;
     std::chrono::milliseconds peer_ttl_{0};
     bool ttl_posted_ = false; // the socket's thread asked the reactor to arm ttl_timer_
-    // encoder_.end() after our last PONG and PING: while written() is below it, that
-    // command is still queued, and another of its kind is not added (see handle_command).
+    // wire_.end() after our last PONG and PING: while written() is below it, that command
+    // is still queued, and another of its kind is not added (see handle_command).
     std::uint64_t pong_end_ = 0;
     std::uint64_t ping_end_ = 0;
 };
 
-// Shared by the engine's files.
-namespace engine_detail {
+// Shared by the driver's files.
+namespace driver_detail {
 // Reads per readiness event before other connections get a turn (epoll is level-triggered).
 inline constexpr int reads_per_turn = 16;
-// Large transfers move in pieces of this size: each write at most, and the receiver's
-// low-water mark at most. One sendmsg() of a whole 1 MiB body hands the peer nothing until
-// the kernel pushes, and a receiver that waits for the whole body copies nothing until
-// then: the two copies run one after the other. In pieces they overlap. tcp 1 MiB, medians
-// of 7: latency 218 us one-way against 361 us whole (libzmq 230 us); throughput 4.63 k
-// msg/s against 4.66 k (libzmq 4.13 k); 4 MiB 904 msg/s against 751. 256 KiB pieces cost
-// 1 MiB throughput (4.01 k).
-inline constexpr std::size_t transfer_piece_bytes = 512 * 1024;
-std::error_code system_error_code(int err) noexcept;
-std::string ms_text(std::chrono::milliseconds d);
-// The reason an ERROR command gives, quoted for a monitor detail.
-std::string error_reason(std::span<const std::byte> error_data);
-} // namespace engine_detail
+inline std::error_code system_error_code(int err) noexcept {
+    return {err, std::system_category()};
+}
+inline std::string ms_text(std::chrono::milliseconds d) {
+    return std::to_string(d.count()) + " ms";
+}
+} // namespace driver_detail
 
 } // namespace volley::detail
