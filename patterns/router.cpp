@@ -12,6 +12,7 @@
 #include "patterns.hpp"
 #include "policy/fair_queue.hpp"
 #include "policy/router_map.hpp"
+#include "socket_shared.hpp"
 
 #include <memory>
 #include <optional>
@@ -43,14 +44,23 @@ private:
             added = false;
         }
         if (!added) {
-            drop(l); // its id is taken (or no memory): refused, as libzmq does without handover
+            // Its id is taken (or no memory): refused, as libzmq does without handover. A
+            // stream peer is refused in its handshake already, with a reason (session::admit,
+            // from the ids kept below); this catches handshakes that overlapped, and inproc.
+            drop(l);
             return;
+        }
+        try {
+            shared().add_routing_id(l.routing_id); // for session::admit
+        } catch (const std::bad_alloc&) {
+            // admission does not see this id: a duplicate is refused here instead, silently
         }
         if (displaced != nullptr) drop(*displaced); // handover: the newcomer has its id now
     }
     void on_terminated(link& l) override {
         delete static_cast<message*>(l.pattern_data);
         l.pattern_data = nullptr;
+        if (ids_.find(l.routing_id) == &l) shared().remove_routing_id(l.routing_id); // not a displaced one's
         ids_.remove(l);
         if (l.in_slot != link::npos) in_.terminated(l); // a refused newcomer never joined it
         if (&l == out_) out_ = nullptr;

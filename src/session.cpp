@@ -2,6 +2,7 @@
 // Sessions: pipes, attach, linger and the channel slot of a connection. See session.hpp.
 #include "session.hpp"
 
+#include "peer_text.hpp"
 #include "pipe.hpp"
 #include "registry.hpp"
 #include "transport.hpp"
@@ -38,10 +39,25 @@ errc session::admit(const peer_properties& peer, std::string& reason, std::strin
                      std::string(to_string(peer.type)) + " peer";
             return errc::incompatible_socket_type;
         }
+        // A kept pipe (a connect's, made before its connection) has its link, and its id,
+        // already: the router took or refused it then.
+        if (pipe_ == nullptr && admits_by_routing_id()) {
+            const std::string& id = peer.routing_id;
+            if (!id.empty() && info_->shared->routing_id_taken(id)) {
+                reason = "the ROUTER already has a peer with this routing id";
+                detail = "refused a peer with routing id " + quote_peer(id) +
+                         ": another peer has it (router_handover is off)";
+                return errc::connection_refused;
+            }
+        }
     } catch (const std::bad_alloc&) {
         return errc::protocol_error; // no words for it, but a refusal all the same
     }
     return admit_any(reason, detail);
+}
+
+bool session::admits_by_routing_id() const noexcept {
+    return info_->type == socket_type::router && !info_->shared->router_handover();
 }
 
 errc session::admit_any(std::string& reason, std::string& detail) noexcept {

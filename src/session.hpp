@@ -100,6 +100,12 @@ public:
     // before it answers the greeting, so that a refused peer is told in place of READY and
     // never thinks itself connected. admit() then finds the slot taken already.
     errc admit_any(std::string& reason, std::string& detail) noexcept;
+    // admit() looks at the routing id the peer's READY names (a ROUTER without
+    // router_handover). The accepting side then sends its READY only once admit() passed
+    // (RFC 37's order), so a refused peer is told in place of it and never thinks itself
+    // connected. Otherwise both READYs cross, as libzmq sends them, and each side learns the
+    // other's socket type even when the types do not match.
+    bool admits_by_routing_id() const noexcept;
     // Its handshake succeeded. Returns the pipe end it moves messages through (made and
     // attached now, or the one kept from before), or nullptr when it must close (the
     // session is over, or out of memory). `drain_by` is set when the socket already

@@ -376,6 +376,7 @@ std::error_code socket_base::set_option(option_id id, const option_value& v, std
     }
     if (auto ec = options_.set(id, v, why)) return ec;
     if (id == option_id::linger) shared_->set_linger(options_.linger);
+    if (id == option_id::router_handover) shared_->set_router_handover(options_.router_handover);
     return {};
 }
 

@@ -133,6 +133,8 @@ protected:
     // For the pattern: the connect_routing_id that was set when `l`'s connect was made, or
     // nullptr (a bind's link, or none was set).
     const std::string* connect_routing_id(const link& l) const noexcept;
+    // For the pattern: what the socket's connections read of it live (ROUTER: its ids).
+    socket_shared& shared() noexcept { return *shared_; }
     // For the pattern: every live link (ROUTER hands over, PUB and SUB broadcast).
     const std::vector<std::unique_ptr<link>>& links() const noexcept { return links_; }
 

@@ -9,11 +9,12 @@ template <class Wire>
 driver<Wire>::driver(reactor& r, std::shared_ptr<session> s, Wire&& w)
     : reactor_(r), session_(std::move(s)), info_(session_->info()), wire_(std::move(w)),
       protocol_(info_->type,
-                zmtp::make_null_mechanism(info_->type, info_->type == socket_type::req ||
-                                                               info_->type == socket_type::dealer ||
-                                                               info_->type == socket_type::router
-                                                           ? &info_->options.routing_id
-                                                           : nullptr)) {
+                zmtp::make_null_mechanism(info_->type,
+                                          info_->type == socket_type::req || info_->type == socket_type::dealer ||
+                                                  info_->type == socket_type::router
+                                              ? &info_->options.routing_id
+                                              : nullptr,
+                                          !session_->connect_side() && session_->admits_by_routing_id())) {
     wire_.set_limits(info_->options.maxmsgsize, info_->options.input_budget);
     wire_.set_handshake(true); // until READY: no frame larger than the handshake needs
 }
@@ -132,13 +133,13 @@ bool driver<Wire>::handle_frame(frame& f) noexcept {
             fail(code, std::move(reason));
             return false;
         }
-        if (!send_commands(out)) return false;
-        if (step == zmtp::protocol::step::more) return true;
-        std::string detail;
+        if (step == zmtp::protocol::step::more) return send_commands(out);
+        std::string detail; // done: `out` may hold our answer, which waits for the admission
         if (const errc refused = session_->admit(peer, reason, detail); refused != errc{}) {
-            refuse(refused, reason, detail);
+            refuse(refused, reason, detail); // in place of our answer
             return false;
         }
+        if (!send_commands(out)) return false;
         on_established(std::move(peer));
         return state_ != state::closed && !failing_;
     }

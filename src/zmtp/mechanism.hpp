@@ -3,9 +3,13 @@
 // "Security"), the part of the protocol a socket chooses. Each peer names its
 // mechanism in the greeting; both must name the same. Then the mechanism
 // exchanges commands until it knows the peer (its properties: Socket-Type,
-// Identity, metadata) or refuses it. NULL (RFC 37) is one READY each way, sent
-// without waiting for the peer's; PLAIN and CURVE (issue 11) add a few
+// Identity, metadata) or refuses it. NULL (RFC 37) is one READY each way (the
+// server's may answer the client's); PLAIN and CURVE (issue 11) add a few
 // commands before READY and, for CURVE, encrypt every frame afterwards.
+//
+// The last command of the handshake (`done`) may carry our answer in `out`:
+// the driver asks the session to admit the peer before it sends that answer,
+// and sends an ERROR in its place when the session refuses.
 //
 // A mechanism does no I/O: what it sends it appends to `out`, in order, and
 // the connection writes it. It runs on the thread that holds the
@@ -45,8 +49,9 @@ public:
     virtual step on_command(const command& c, std::vector<message>& out, properties& peer, std::string& reason) = 0;
 };
 
-// NULL: our READY carries Socket-Type and, when `routing_id` is given, Identity.
+// NULL: our READY carries Socket-Type and, when `routing_id` is given, Identity. `answers`:
+// we are the server (the accepting side), sending our READY once the peer's arrived.
 // Throws std::bad_alloc.
-std::unique_ptr<mechanism> make_null_mechanism(socket_type type, const std::string* routing_id);
+std::unique_ptr<mechanism> make_null_mechanism(socket_type type, const std::string* routing_id, bool answers);
 
 } // namespace volley::zmtp

@@ -26,7 +26,9 @@ struct peer {
     bool done = false;
     std::string failure;
 
-    peer(socket_type type, const std::string* routing_id) : proto(type, make_null_mechanism(type, routing_id)) {
+    // `server`: the accepting side, which answers the client's READY.
+    peer(socket_type type, const std::string* routing_id, bool server = false)
+        : proto(type, make_null_mechanism(type, routing_id, server)) {
         codec.start(proto.mechanism_name(), proto.as_server());
     }
 
@@ -153,7 +155,7 @@ TEST_CASE("the NULL handshake completes byte by byte and names each peer to the 
         CAPTURE(chunk);
         const std::string id = "client-7";
         peer dealer(socket_type::dealer, &id);
-        peer router(socket_type::router, nullptr);
+        peer router(socket_type::router, nullptr, true);
         handshake(dealer, router, chunk);
         REQUIRE(dealer.failure.empty());
         REQUIRE(router.failure.empty());
@@ -167,8 +169,29 @@ TEST_CASE("the NULL handshake completes byte by byte and names each peer to the 
     }
 }
 
+TEST_CASE("the NULL server sends its READY only in answer to the client's") {
+    std::vector<message> out;
+    protocol client(socket_type::dealer, make_null_mechanism(socket_type::dealer, nullptr, false));
+    client.start(out);
+    REQUIRE(out.size() == 1); // the client speaks first
+    const message ready = std::move(out[0]);
+    out.clear();
+    protocol server(socket_type::router, make_null_mechanism(socket_type::router, nullptr, true));
+    server.start(out);
+    CHECK(out.empty()); // nothing before the client's READY: a refusal can take its place
+    detail::peer_properties learned;
+    errc code{};
+    std::string reason;
+    REQUIRE(server.handshake_frame(ready, true, out, learned, code, reason) == protocol::step::done);
+    REQUIRE(out.size() == 1);
+    const auto answer = parse_command(out[0]);
+    REQUIRE(answer.has_value());
+    CHECK(answer->name == "READY");
+    CHECK(learned.type == socket_type::dealer);
+}
+
 TEST_CASE("a greeting naming another mechanism is refused, naming both") {
-    protocol p(socket_type::pull, make_null_mechanism(socket_type::pull, nullptr));
+    protocol p(socket_type::pull, make_null_mechanism(socket_type::pull, nullptr, false));
     greeting g;
     g.major = 3;
     g.minor = 1;
@@ -181,7 +204,7 @@ TEST_CASE("a greeting naming another mechanism is refused, naming both") {
 }
 
 TEST_CASE("the handshake refuses what is not a well-formed READY, with the reason") {
-    protocol p(socket_type::push, make_null_mechanism(socket_type::push, nullptr));
+    protocol p(socket_type::push, make_null_mechanism(socket_type::push, nullptr, false));
     std::vector<message> out;
     detail::peer_properties who;
     errc code{};
@@ -206,7 +229,7 @@ TEST_CASE("the handshake refuses what is not a well-formed READY, with the reaso
 }
 
 TEST_CASE("after the handshake: PING asks for its PONG, ERROR fails, unknown commands are ignored") {
-    protocol p(socket_type::pub, make_null_mechanism(socket_type::pub, nullptr));
+    protocol p(socket_type::pub, make_null_mechanism(socket_type::pub, nullptr, false));
     const std::byte context[3] = {std::byte{1}, std::byte{2}, std::byte{3}};
     message ping = make_ping(25, context);
     auto r = p.on_command(ping, false);
@@ -230,7 +253,7 @@ TEST_CASE("after the handshake: PING asks for its PONG, ERROR fails, unknown com
 }
 
 TEST_CASE("SUBSCRIBE becomes a control frame for a publisher, is ignored by others, and never splits a message") {
-    protocol pub(socket_type::pub, make_null_mechanism(socket_type::pub, nullptr));
+    protocol pub(socket_type::pub, make_null_mechanism(socket_type::pub, nullptr, false));
     message sub = make_subscription(true, "news.");
     REQUIRE(pub.on_command(sub, false).what == protocol::action::deliver);
     CHECK(sub.control_kind() == message::control::subscribe);
@@ -242,7 +265,7 @@ TEST_CASE("SUBSCRIBE becomes a control frame for a publisher, is ignored by othe
     REQUIRE(pub.on_command(cancel, false).what == protocol::action::deliver);
     CHECK(cancel.control_kind() == message::control::cancel);
 
-    protocol push(socket_type::push, make_null_mechanism(socket_type::push, nullptr));
+    protocol push(socket_type::push, make_null_mechanism(socket_type::push, nullptr, false));
     message to_push = make_subscription(true, "news.");
     CHECK(push.on_command(to_push, false).what == protocol::action::ignore);
 }
@@ -253,7 +276,7 @@ TEST_CASE("our subscriptions go out as this peer's version understands them, and
     g.mechanism = "NULL";
     for (const std::uint8_t minor : {std::uint8_t{0}, std::uint8_t{1}}) {
         CAPTURE(int(minor));
-        protocol p(socket_type::sub, make_null_mechanism(socket_type::sub, nullptr));
+        protocol p(socket_type::sub, make_null_mechanism(socket_type::sub, nullptr, false));
         g.minor = minor;
         REQUIRE(p.check_greeting(g).empty());
         message m(std::string_view("topic"));
