@@ -42,6 +42,13 @@ function(volley_library target kind)
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${VOLLEY_ROOT}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(${target} PUBLIC Threads::Threads)
+  if(VOLLEY_RDMA_LIBS) # rdma://: the static library's users link them too
+    if(kind STREQUAL "SHARED")
+      target_link_libraries(${target} PRIVATE ${VOLLEY_RDMA_LIBS})
+    else()
+      target_link_libraries(${target} PUBLIC ${VOLLEY_RDMA_LIBS})
+    endif()
+  endif()
   target_compile_features(${target} PUBLIC cxx_std_20)
   set_target_properties(${target} PROPERTIES OUTPUT_NAME volley EXPORT_NAME ${L_EXPORT_NAME})
   if(kind STREQUAL "SHARED")

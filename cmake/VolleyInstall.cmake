@@ -30,6 +30,10 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/volleyConfig.cmake ${CMAKE_CURRENT_BIN
 
 file(RELATIVE_PATH volley_pc_to_prefix /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 string(REGEX REPLACE "/$" "" volley_pc_to_prefix "${volley_pc_to_prefix}")
+set(volley_pc_rdma "")
+foreach(lib ${VOLLEY_RDMA_LIBS}) # rdma://: what a static link needs besides
+  string(APPEND volley_pc_rdma " -l${lib}")
+endforeach()
 configure_file(${VOLLEY_ROOT}/cmake/volley.pc.in ${CMAKE_CURRENT_BINARY_DIR}/volley.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/volley.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
   COMPONENT development)

@@ -10,5 +10,8 @@ namespace volley::detail {
 std::unique_ptr<volley::transport::transport> make_inproc_transport(context_core& ctx);
 std::unique_ptr<volley::transport::transport> make_tcp_transport(context_core& ctx);
 std::unique_ptr<volley::transport::transport> make_ipc_transport(context_core& ctx);
+#ifdef VOLLEY_HAVE_RDMA
+std::unique_ptr<volley::transport::transport> make_rdma_transport(context_core& ctx);
+#endif
 
 } // namespace volley::detail

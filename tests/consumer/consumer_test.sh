@@ -66,7 +66,8 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 "$work/hello_pc"
 # shellcheck disable=SC2046
 "$cxx" -std=c++20 $flags -o "$work/hello_pc_static" "$here/project/hello.cpp" \
-       $(pkg-config --cflags volley) "$prefix/lib/libvolley.a" $(pkg-config --libs-only-other --static volley)
+       $(pkg-config --cflags volley) "$prefix/lib/libvolley.a" $(pkg-config --libs-only-other --static volley) \
+       $(pkg-config --libs-only-l --static volley | sed 's/-lvolley\b//') # what it needs besides (rdma)
 "$work/hello_pc_static"
 if ldd "$work/hello_pc_static" | grep -q libvolley.so; then echo "consumer: hello_pc_static loads libvolley.so"; exit 1; fi
 step "cpack -G DEB: libvolley, libvolley-dev and volley-tools"

@@ -17,7 +17,7 @@
 using namespace volley;
 using namespace std::chrono_literals;
 
-using all_schemes = std::tuple<support::inproc_scheme, support::ipc_scheme, support::tcp_scheme>;
+using all_schemes = std::tuple<VOLLEY_TEST_SCHEMES>;
 
 TEST_CASE_TEMPLATE_DEFINE("the poller returns the socket that has a message, and nothing on timeout", Scheme,
                           poller_sockets) {

@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using schemes = std::tuple<support::inproc_scheme, support::ipc_scheme, support::tcp_scheme>;
+using schemes = std::tuple<VOLLEY_TEST_SCHEMES>;
 
 // The longest any single wait in these tests may take.
 constexpr auto patience = 5000ms;
@@ -45,10 +45,7 @@ socket bounded(context& ctx, socket_type t) {
 // An address nobody listens on yet, for a connect made before the bind.
 template <class Scheme>
 std::string unused_endpoint() {
-    if constexpr (std::is_same_v<Scheme, support::tcp_scheme>)
-        return support::unused_tcp_endpoint();
-    else
-        return Scheme::bind_endpoint();
+    return Scheme::unused_endpoint();
 }
 
 // Binds `s` at a fresh endpoint of the scheme, with its monitor on; returns the endpoint.

@@ -29,7 +29,7 @@ namespace spec {
 using namespace std::chrono_literals;
 
 using strings = std::vector<std::string>;
-using all_schemes = std::tuple<support::inproc_scheme, support::ipc_scheme, support::tcp_scheme>;
+using all_schemes = std::tuple<VOLLEY_TEST_SCHEMES>;
 
 // The bound of every wait that is expected to succeed.
 inline constexpr std::chrono::milliseconds patience{5000};
@@ -56,10 +56,7 @@ std::string bind_node(node& n) {
 // An endpoint nobody listens on yet, which can be bound later.
 template <class Scheme>
 std::string unbound_endpoint() {
-    if constexpr (std::is_same_v<Scheme, support::tcp_scheme>)
-        return support::unused_tcp_endpoint();
-    else
-        return Scheme::bind_endpoint();
+    return Scheme::unused_endpoint();
 }
 
 // Connects `client` to `server` (bound at `ep`) and returns once both ends are past the handshake.

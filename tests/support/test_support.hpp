@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -64,22 +65,50 @@ inline volley::monitor_event expect_event(const volley::monitor& m, volley::even
 }
 
 // The transports the conformance suite runs on. Each says where to bind (the test then
-// connects to last_endpoint()) and whether it is a byte stream (reconnects, refusals).
+// connects to last_endpoint()), where nobody listens now (for a connect made first), and
+// whether it has connections (reconnects, refusals).
 struct inproc_scheme {
     static constexpr const char* name = "inproc";
     static constexpr bool stream = false;
     static std::string bind_endpoint() { return inproc_endpoint(); }
+    static std::string unused_endpoint() { return bind_endpoint(); }
 };
 struct ipc_scheme {
     static constexpr const char* name = "ipc";
     static constexpr bool stream = true;
     static std::string bind_endpoint() { return ipc_endpoint(); }
+    static std::string unused_endpoint() { return bind_endpoint(); }
 };
 struct tcp_scheme {
     static constexpr const char* name = "tcp";
     static constexpr bool stream = true;
     static std::string bind_endpoint() { return "tcp://127.0.0.1:*"; }
+    static std::string unused_endpoint() { return unused_tcp_endpoint(); }
 };
+
+// rdma:// on the address of the one RDMA device (the Soft-RoCE VM's, tests/rdma), for the
+// rdma binaries: the same sources built with VOLLEY_TEST_RDMA run on rdma alone.
+struct rdma_scheme {
+    static constexpr const char* name = "rdma";
+    static constexpr bool stream = true;
+    static std::string bind_endpoint() {
+        const char* addr = std::getenv("RDMA_ADDR");
+        return std::string("rdma://") + (addr != nullptr ? addr : "10.0.0.1") + ":*";
+    }
+    static std::string unused_endpoint() { // a port the CM gave out and took back
+        volley::context probe;
+        volley::socket s(probe, volley::socket_type::pull);
+        s.bind(bind_endpoint());
+        return s.last_endpoint();
+    }
+};
+
+// The transports a suite is instantiated for.
+#ifdef VOLLEY_TEST_RDMA
+#define VOLLEY_TEST_SCHEMES support::rdma_scheme
+#else
+#define VOLLEY_TEST_SCHEMES support::inproc_scheme, support::ipc_scheme, support::tcp_scheme
+#endif
 
 /// Two connected sockets: `a` bound, `b` connected, both past the handshake.
 struct connected_pair {

@@ -21,10 +21,7 @@ namespace {
 // A port nobody listens on right now (tcp), a path nobody bound (ipc), an unused name.
 template <class Scheme>
 std::string unused_endpoint() {
-    if constexpr (std::is_same_v<Scheme, support::tcp_scheme>)
-        return support::unused_tcp_endpoint();
-    else
-        return Scheme::bind_endpoint();
+    return Scheme::unused_endpoint();
 }
 
 } // namespace
@@ -410,21 +407,21 @@ TEST_CASE_TEMPLATE_DEFINE("an unbound address can be bound again at once", Schem
     CHECK(pull.recv().value() == "still serving");
 }
 
-TEST_CASE_TEMPLATE_INSTANTIATE(exchange, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(multipart_whole, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(sizes, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(hwm, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(connect_first, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(deliver_after_close, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(reconnect, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(refused, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(linger_flush, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(large_then_small, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(mixed_stream, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(burst_tail, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(stream_with_pauses, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(late_monitor, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
-TEST_CASE_TEMPLATE_INSTANTIATE(rebind, support::inproc_scheme, support::ipc_scheme, support::tcp_scheme);
+TEST_CASE_TEMPLATE_INSTANTIATE(exchange, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(multipart_whole, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(sizes, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(hwm, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(connect_first, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(deliver_after_close, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(reconnect, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(refused, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(linger_flush, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(many_peers, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(large_then_small, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(stream_order, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(mixed_stream, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(burst_tail, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(stream_with_pauses, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(incompatible, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(late_monitor, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(rebind, VOLLEY_TEST_SCHEMES);

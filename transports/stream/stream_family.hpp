@@ -8,6 +8,7 @@
 
 #include "options.hpp"
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -50,5 +51,9 @@ public:
     // After the listening socket is closed (ipc: remove its file).
     virtual void after_close(const resolved_address& a) const noexcept = 0;
 };
+
+// tcp's addressing (host:port, "*", interface names; see tcp_family.cpp) under another
+// scheme's name: rdma:// addresses are IP addresses too.
+std::unique_ptr<stream_family> make_ip_family(std::string_view scheme);
 
 } // namespace volley::detail

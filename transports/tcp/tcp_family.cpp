@@ -52,7 +52,8 @@ bool interface_address(const std::string& name, bool ipv6, resolved_address& out
 
 class tcp_family final : public stream_family {
 public:
-    std::string_view scheme() const noexcept override { return "tcp"; }
+    explicit tcp_family(std::string_view scheme) : scheme_(scheme) {}
+    std::string_view scheme() const noexcept override { return scheme_; }
 
     std::error_code resolve(std::string_view address, bool for_bind, const socket_options& o,
                             resolved_address& out, std::string& why) const override {
@@ -61,9 +62,9 @@ public:
         };
         const auto colon = address.rfind(':');
         if (colon == std::string_view::npos || colon + 1 == address.size())
-            return invalid("no port: tcp://<host>:<port>" + std::string(for_bind ? " (or :* for any)" : ""));
+            return invalid("no port: " + scheme_ + "://<host>:<port>" + std::string(for_bind ? " (or :* for any)" : ""));
         if (colon == 0)
-            return invalid("no host: tcp://<host>:<port>" + std::string(for_bind ? " (or *:<port>)" : ""));
+            return invalid("no host: " + scheme_ + "://<host>:<port>" + std::string(for_bind ? " (or *:<port>)" : ""));
         std::string host(address.substr(0, colon));
         const std::string_view port_text = address.substr(colon + 1);
         int port = 0;
@@ -129,11 +130,11 @@ public:
         if (a.family() == AF_INET6) {
             const auto* a6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
             ::inet_ntop(AF_INET6, &a6->sin6_addr, text, sizeof text);
-            return "tcp://[" + std::string(text) + "]:" + std::to_string(ntohs(a6->sin6_port));
+            return scheme_ + "://[" + std::string(text) + "]:" + std::to_string(ntohs(a6->sin6_port));
         }
         const auto* a4 = reinterpret_cast<const sockaddr_in*>(&a.storage);
         ::inet_ntop(AF_INET, &a4->sin_addr, text, sizeof text);
-        return "tcp://" + std::string(text) + ":" + std::to_string(ntohs(a4->sin_port));
+        return scheme_ + "://" + std::string(text) + ":" + std::to_string(ntohs(a4->sin_port));
     }
 
     void tune(int fd, const socket_options& o) const noexcept override {
@@ -155,12 +156,19 @@ public:
 
     std::error_code prepare_bind(const resolved_address&, std::string&) const override { return {}; }
     void after_close(const resolved_address&) const noexcept override {}
+
+private:
+    std::string scheme_;
 };
 
 } // namespace
 
+std::unique_ptr<stream_family> make_ip_family(std::string_view scheme) {
+    return std::make_unique<tcp_family>(scheme);
+}
+
 std::unique_ptr<volley::transport::transport> make_tcp_transport(context_core& ctx) {
-    return make_stream_transport(ctx, std::make_unique<tcp_family>());
+    return make_stream_transport(ctx, make_ip_family("tcp"));
 }
 
 } // namespace volley::detail
