@@ -104,6 +104,7 @@ bool rdma_link::make_queue_pair(const rdma_buffers& b, std::string& why) {
         why = errno_text("ibv_req_notify_cq", errno);
         return false;
     }
+    armed_.store(true);
     ibv_qp_init_attr attr{};
     attr.send_cq = cq_;
     attr.recv_cq = cq_;
@@ -207,7 +208,9 @@ void rdma_link::take_cq_event() noexcept {
         ibv_ack_cq_events(cq_, unacked_cq_events_);
         unacked_cq_events_ = 0;
     }
-    (void)ibv_req_notify_cq(cq_, 0); // before the target polls: a later completion raises a new event
+    armed_.store(false);
+    // Before the target polls: a later completion raises a new event.
+    if (target_ != nullptr && target_->wants_completions()) arm();
     if (target_ != nullptr) target_->on_completions(*this);
 }
 

@@ -72,7 +72,14 @@ std::error_code rdma_wire::watch(io_handler& h, bool in, bool out) noexcept {
     handler_.store(&h);
     want_in_.store(in);
     want_out_.store(out);
-    if (watching_ || (!in && !out) || !link_) return {};
+    if (!link_) return {};
+    if (in || out) {
+        // Completions may have come unannounced while nobody wanted events: the driver reads
+        // them (idle() is false), and later ones raise an event.
+        cq_news_.store(true);
+        link_->arm();
+    }
+    if (watching_ || (!in && !out)) return {};
     // The descriptors stay watched from here to close(): the link takes each event itself,
     // so nothing spins while the driver wants neither.
     const std::error_code ec = link_->watch(this);
@@ -406,7 +413,14 @@ rdma_wire::wrote rdma_wire::write(int& err) noexcept {
     blocked_.store(true); // before polling: a completion after the poll wakes us for output
     poll();
     if (!post_data(err)) return wrote::failed;
-    if (!out_.empty()) return wrote::would_block;
+    if (!out_.empty()) {
+        // It waits for a completion (a freed slot, a credit): one that came before the queue
+        // was armed raises no event, so look once more after arming.
+        link_->arm();
+        poll();
+        if (!post_data(err)) return wrote::failed;
+        if (!out_.empty()) return wrote::would_block;
+    }
     blocked_.store(end_wanted_ && !end_sent_);
     return wrote::all;
 }

@@ -26,7 +26,9 @@
 // Wake-ups: the completion channel and the connection's CM channel are on
 // the reactor (rdma_link.hpp); either wakes the driver with the readiness it
 // asked for. The driver's reads poll the completion queue, so the socket's
-// thread busy-polls it when it reads input itself.
+// thread busy-polls it when it reads input itself; meanwhile completions
+// raise no events (the reactor is not woken per message), until the driver
+// wants input or output again (watch) or a write waits (write arms first).
 //
 // Not thread-safe: the driver's lock is held around every call.
 #pragma once
@@ -105,6 +107,9 @@ public:
     // rdma_link_target (reactor thread, without the driver's lock: they only wake it).
     void on_cm_event(rdma_link& l, rdma_cm_note& n) noexcept override;
     void on_completions(rdma_link& l) noexcept override;
+    bool wants_completions() const noexcept override {
+        return want_in_.load() || want_out_.load() || blocked_.load();
+    }
 
 private:
     struct out_frame {
