@@ -22,6 +22,11 @@ A run that fails or times out is reported and left out of its row; the
 table is still printed and saved, and the script then exits with an error
 naming every failed run.
 
+--rdma-vm adds the rdma section: volley's tools over rdma:// inside the
+Soft-RoCE VM, beside perftest's ib_send_lat and ib_write_bw on the same
+device in the same VM run, as ratios of raw verbs (scripts/bench_rdma.py).
+With --only rdma it runs alone.
+
 --ab BUILD compares volley with volley: the tools of --build against those
 of another build (an earlier commit's), in the same alternating runs, in
 place of libzmq; the mixed section is left out. That is the A/B a change of
@@ -42,10 +47,11 @@ import tempfile
 import time
 
 import bench_plot
+import bench_rdma
 
 INPROC_SIZES = [1, 64, 1024, 65536]
 NET_SIZES = [1, 64, 1024, 65536, 1048576]
-TRANSPORTS = ["inproc", "ipc", "tcp", "mixed", "pub", "router"]
+TRANSPORTS = ["inproc", "ipc", "tcp", "mixed", "pub", "router", "rdma"]
 FAN_TRANSPORTS = ["inproc", "tcp"]
 PUB_SUBSCRIBERS = [1, 4, 16]
 ROUTER_CLIENTS = [1, 4]
@@ -88,6 +94,8 @@ INPROC_THR_TARGETS = {64: (">=", 2.0)}
 NET_LAT_TARGETS = {1: ("<=", 0.5), 64: ("<=", 0.35)}
 NET_THR_TARGETS = {64: (">=", 3.0), 65536: (">=", 1.5), 1048576: (">=", 1.0)}
 FAN_TARGETS = {64: (">=", 1.5)}
+# rdma (in the VM): volley / raw verbs.
+RDMA_TARGETS = {"lat": ("<=", 1.5), "thr": (">=", 0.8)}
 
 
 def perf_tool(build, lib, name):
@@ -319,6 +327,8 @@ def main():
                     help="leave volley's tools out (and the mixed section): for testing this script")
     ap.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")],
                     help="comma-separated message sizes to run (default: each section's own)")
+    ap.add_argument("--rdma-vm", action="store_true",
+                    help="also run the rdma section inside the Soft-RoCE VM, against raw verbs (perftest)")
     ap.add_argument("--ab", metavar="BUILD",
                     help="compare with volley's tools in BUILD (another commit) instead of libzmq")
     args = ap.parse_args()
@@ -345,7 +355,7 @@ def main():
             b["variants"] = mine + [("before", *(None if t is None else perf_tool(other, "volley", t.name)
                                                   for t in mine[0][1:]))]
         selected.append(b)
-    if not selected:
+    if not selected and not args.rdma_vm:
         sys.exit("bench: nothing to run")
     missing = sorted({str(path) for b in selected for _, *paths in b["variants"] for path in paths
                       if path is not None and not path.exists()})
@@ -420,6 +430,35 @@ def main():
                             "count": b["count"](size), labels[0]: first, labels[1]: second,
                             "ratio": ratio, "target_met": met})
 
+    rdma_note = ""
+    if args.rdma_vm:
+        print("bench: the rdma section, in the Soft-RoCE VM", file=sys.stderr, flush=True)
+        figures, rdma_failures = bench_rdma.run(build, args.runs, args.timeout)
+        if figures is None:
+            rdma_note = f"\nrdma: not run: {rdma_failures}\n"
+            failures.append(f"rdma: {rdma_failures}")
+        else:
+            failures.extend(rdma_failures)
+            for kind, size, tool, verbs_tool in (("lat", bench_rdma.LAT_SIZE, "local_lat + remote_lat", "ib_send_lat"),
+                                                 ("thr", bench_rdma.THR_SIZE, "local_thr + remote_thr", "ib_write_bw")):
+                first, second = figures[kind]["volley"], figures[kind]["verbs"]
+                ratio = statistics.median(first) / statistics.median(second) if first and second else None
+                op, bound = RDMA_TARGETS[kind]
+                met = None if ratio is None else (ratio <= bound if op == "<=" else ratio >= bound)
+                target = f"{op} {bound} " + ("-" if met is None else "met" if met else "MISSED")
+                unit = "us" if kind == "lat" else "MB/s"
+                fmt = lambda v: (f"{statistics.median(v):.2f} {unit} ({min(v):.2f} - {max(v):.2f})" if v else "-")
+                main_lines.append(f"| rdma (VM) | {tool} vs {verbs_tool} | {size} | {fmt(first)} | {fmt(second)} "
+                                  f"| {'-' if ratio is None else f'{ratio:.3f}'} | {target} |")
+                results.append({"transport": "rdma", "tool": f"{tool} vs {verbs_tool}", "kind": kind, "size": size,
+                                "section": "rdma", "peers": None, "unit": unit,
+                                "better": "lower" if kind == "lat" else "higher", "volley": first, "verbs": second,
+                                "verbs_tool": verbs_tool, "ratio": ratio, "target_met": met})
+            rdma_note = ("\nrdma (VM): inside qemu (TCG) with Soft-RoCE, volley over rdma:// against perftest on the "
+                         "same device in the same VM run, alternating; the ratio is volley / verbs (latency: "
+                         "remote_lat's average one-way against ib_send_lat's t_avg; throughput: MB/s against "
+                         "ib_write_bw's average). The VM's absolute figures mean little.\n")
+
     sections = []
     if len(main_lines) > 2:
         sections.append("\n".join(main_lines))
@@ -434,6 +473,7 @@ def main():
             f"on threads of one process, messages delivered per second in all (high-water marks "
             f"unlimited: nothing dropped). router_thr: a ROUTER answering DEALER clients on threads, each "
             f"with 64 requests outstanding, requests answered per second in all.\n")
+    note += rdma_note
     if args.libzmq_only:
         note += "\n--libzmq-only: volley's tools were not run.\n"
     if failures:
