@@ -97,7 +97,8 @@ void rdma_wire::on_cm_event(rdma_link&, rdma_cm_note& n) noexcept {
     if (n.type == RDMA_CM_EVENT_TIMEWAIT_EXIT || n.type == RDMA_CM_EVENT_ESTABLISHED) return;
     disconnected_.store(true); // DISCONNECTED, DEVICE_REMOVAL: the connection is over
     io_handler* h = handler_.load();
-    if (h != nullptr) h->on_io(EPOLLIN | EPOLLOUT);
+    // The read path reports the end ("the peer closed the connection"); a waiting write too.
+    if (h != nullptr) h->on_io(EPOLLIN | (blocked_.load() ? EPOLLOUT : 0u));
 }
 
 // ---------------------------------------------------------------- completions
