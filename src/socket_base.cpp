@@ -161,8 +161,14 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
 
     const auto deadline = deadline_after(timeout);
     const auto started = clock::now();
-    const auto spin_until = std::min(deadline, started + spin_.current());
-    const auto relax_until = started + spin_.relax();
+    // The spin reads the cheap clock (the TSC): a VM's steady clock may be a syscall each.
+    const std::uint64_t spin_start = fast_clock::now();
+    const std::chrono::nanoseconds spin_for =
+        deadline == clock::time_point::max()
+            ? spin_.current()
+            : std::clamp<std::chrono::nanoseconds>(deadline - started, std::chrono::nanoseconds(0), spin_.current());
+    const std::uint64_t spin_until = spin_start + fast_clock::ticks(spin_for);
+    const std::uint64_t relax_until = spin_start + fast_clock::ticks(spin_.relax());
     bool yielding = false;
     for (unsigned i = 1;; ++i) {
         // Poll with `pause` first (a peer on another CPU answers within that), then yield
@@ -177,7 +183,7 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
             return r;
         }
         if (yielding || (i & 7) == 0) {
-            const auto now = clock::now();
+            const std::uint64_t now = fast_clock::now();
             if (now >= spin_until) break;
             yielding = now >= relax_until;
         }

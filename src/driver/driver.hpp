@@ -225,7 +225,7 @@ private:
     std::uint64_t next_poll_ticks_ = 0;   // the socket's thread only
     std::uint64_t poll_backoff_ = 0;      // the socket's thread only
     bool app_input_ = false;              // the socket's thread reads (see above)
-    clock::time_point last_app_poll_{};
+    std::uint64_t last_app_poll_ = 0; // fast_clock ticks: read on every poll of the socket's thread
     reactor::timer_id watchdog_timer_;
 
     clock::time_point last_received_;

@@ -15,6 +15,7 @@ inline const std::uint64_t poll_backoff_max = fast_clock::ticks(std::chrono::mic
 
 // A socket that took over input and has not polled for this long gives it back.
 inline constexpr auto input_watchdog = std::chrono::milliseconds(5);
+inline const std::uint64_t input_watchdog_ticks = fast_clock::ticks(input_watchdog);
 
 } // namespace driver_detail
 
@@ -205,7 +206,7 @@ channel::input driver<Wire>::app_read(input_batch* batch) noexcept {
             return so_far();
         }
         if (batched || delivered || reads++ == 2) return so_far(); // let the socket take what came
-        last_app_poll_ = clock::now(); // what the watchdog looks at (see arm_watchdog)
+        last_app_poll_ = fast_clock::now(); // what the watchdog looks at (see arm_watchdog)
         if (!receive()) return so_far();
     }
     return so_far();
@@ -215,7 +216,7 @@ template <class Wire>
 void driver<Wire>::take_input(bool app) noexcept {
     if (app) { // the socket reads from now on: the reactor stops watching input
         app_input_ = true;
-        last_app_poll_ = clock::now();
+        last_app_poll_ = fast_clock::now();
         input_paused_ = false; // what the reactor held back, the socket delivers
         set_events(false, out_enabled_);
         if (watchdog_timer_) return; // still armed from an earlier turn: no need to wake the reactor
@@ -251,12 +252,13 @@ void driver<Wire>::arm_watchdog() noexcept {
         std::lock_guard lock(io_lock_);
         watchdog_timer_ = {};
         if (state_ == state::closed) return;
-        const auto idle = clock::now() - last_app_poll_;
-        if (app_input_ && idle >= driver_detail::input_watchdog)
+        const std::uint64_t now = fast_clock::now(); // (another CPU's TSC may lag a little)
+        const std::uint64_t idle = now > last_app_poll_ ? now - last_app_poll_ : 0;
+        if (app_input_ && idle >= driver_detail::input_watchdog_ticks)
             take_input(false); // the socket stopped polling: PINGs and data must still be read
         // Stay armed while the socket polls now and then (it takes input back and forth as
         // it sleeps and wakes), so that taking input back costs no reactor wake-up.
-        if (app_input_ || idle < 20 * driver_detail::input_watchdog) arm_watchdog();
+        if (app_input_ || idle < 20 * driver_detail::input_watchdog_ticks) arm_watchdog();
     });
 }
 

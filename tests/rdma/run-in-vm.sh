@@ -224,7 +224,7 @@ EOG
 # shellcheck disable=SC2054 # the commas are qemu's
 args=(-accel tcg,thread=multi -cpu max -smp "$smp" -m "$mem" -nographic -nodefaults -serial stdio
   -no-reboot -nic none -kernel "$work/vmlinuz" -initrd "$work/initrd.gz"
-  -append "console=ttyS0 panic=-1 quiet loglevel=3"
+  -append "console=ttyS0 panic=-1 quiet loglevel=3 ${VOLLEY_RDMA_VM_APPEND:-}"
   -virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap "${vfs[@]}")
 console_tail() { tail -30 "$ctl/console.log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >&2; }
 start=$SECONDS

@@ -89,8 +89,12 @@ std::error_code rdma_wire::watch(io_handler& h, bool in, bool out) noexcept {
 
 void rdma_wire::on_completions(rdma_link&) noexcept {
     cq_news_.store(true);
+    // An event armed for a wish that has passed (the socket's thread reads the queue itself
+    // now, a write no longer waits) wakes nobody: the driver's lock is the socket's then.
+    const bool in = want_in_.load(), out = blocked_.load() || want_out_.load();
+    if (!in && !out) return;
     io_handler* h = handler_.load();
-    if (h != nullptr) h->on_io(EPOLLIN | (blocked_.load() || want_out_.load() ? EPOLLOUT : 0u));
+    if (h != nullptr) h->on_io((in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u));
 }
 
 void rdma_wire::on_cm_event(rdma_link&, rdma_cm_note& n) noexcept {
@@ -411,12 +415,12 @@ rdma_wire::wrote rdma_wire::write(int& err) noexcept {
         err = ECONNRESET;
         return wrote::failed;
     }
-    blocked_.store(true); // before polling: a completion after the poll wakes us for output
     poll();
     if (!post_data(err)) return wrote::failed;
     if (!out_.empty()) {
         // It waits for a completion (a freed slot, a credit): one that came before the queue
         // was armed raises no event, so look once more after arming.
+        blocked_.store(true);
         link_->arm();
         poll();
         if (!post_data(err)) return wrote::failed;
