@@ -163,10 +163,11 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
     const auto started = clock::now();
     // The spin reads the cheap clock (the TSC): a VM's steady clock may be a syscall each.
     const std::uint64_t spin_start = fast_clock::now();
+    // Compared in milliseconds: a timeout of years does not fit in nanoseconds.
     const std::chrono::nanoseconds spin_for =
-        deadline == clock::time_point::max()
+        timeout.count() < 0 || timeout >= std::chrono::ceil<std::chrono::milliseconds>(spin_.current())
             ? spin_.current()
-            : std::clamp<std::chrono::nanoseconds>(deadline - started, std::chrono::nanoseconds(0), spin_.current());
+            : std::chrono::nanoseconds(timeout);
     const std::uint64_t spin_until = spin_start + fast_clock::ticks(spin_for);
     const std::uint64_t relax_until = spin_start + fast_clock::ticks(spin_.relax());
     bool yielding = false;
