@@ -32,6 +32,8 @@ constexpr rule<int> non_negative{[](const int& v) { return v >= 0; }, "0 or more
 constexpr rule<int> tristate{[](const int& v) { return v >= -1 && v <= 1; }, "-1 (the system's), 0 or 1"};
 constexpr rule<int> minus_one_or_more{[](const int& v) { return v >= -1; }, "-1 (the system's) or more"};
 constexpr rule<int> buffer_size{[](const int& v) { return v == -1 || v > 0; }, "-1 (the system's) or more than 0"};
+constexpr rule<int> busy_poll_range{[](const int& v) { return v >= -1 && v <= 1'000'000; },
+                                    "-1 (the socket's choice) or 0 to 1000000 microseconds"};
 constexpr rule<ms> duration_or_infinite{[](const ms& v) { return v.count() >= -1; },
                                         "0 ms or more, or volley::infinite"};
 constexpr rule<ms> interval_or_infinite{[](const ms& v) { return v.count() >= -1 && v.count() <= max_interval_ms; },
@@ -102,6 +104,7 @@ auto with_field(option_id id, Fn&& fn) {
     case option_id::sndbuf: return fn(field<int>{&o::sndbuf, "sndbuf", buffer_size});
     case option_id::rcvbuf: return fn(field<int>{&o::rcvbuf, "rcvbuf", buffer_size});
     case option_id::input_budget: return fn(field<std::int64_t>{&o::input_budget, "input_budget", size_or_unlimited});
+    case option_id::busy_poll: return fn(field<int>{&o::busy_poll, "busy_poll", busy_poll_range});
     case option_id::subscribe: return fn(field<std::string>{&o::subscribe, "subscribe", any_string});
     case option_id::unsubscribe: return fn(field<std::string>{&o::unsubscribe, "unsubscribe", any_string});
     case option_id::xpub_verbose: return fn(field<bool>{&o::xpub_verbose, "xpub_verbose", any_bool});

@@ -23,6 +23,7 @@ struct socket_options {
     std::chrono::milliseconds handshake_ivl{30'000};
     std::int64_t maxmsgsize = -1;
     std::int64_t input_budget = std::int64_t{64} << 20;
+    int busy_poll = -1; // microseconds; -1: the socket's choice (socket_base::spin_ceiling)
     std::string subscribe;   // the last value set (an action: see socket_base::set_option)
     std::string unsubscribe; // likewise
     bool xpub_verbose = false;
@@ -63,6 +64,7 @@ constexpr bool is_live(option_id id) noexcept {
     case option_id::sndtimeo:
     case option_id::rcvtimeo:
     case option_id::linger:
+    case option_id::busy_poll:
     case option_id::subscribe:
     case option_id::unsubscribe:
     case option_id::xpub_verbose:

@@ -68,7 +68,9 @@ std::error_code socket_base::add_endpoint(std::string_view uri, bool bind, std::
     }
     last_endpoint_ = handle->resolved_uri();
     if (bind) emit(monitor_, event_type::listening, last_endpoint_);
-    endpoints_.push_back({std::string(uri), id, bind, std::move(handle), {}});
+    endpoints_.push_back(
+        {std::string(uri), id, bind, std::move(handle), {}, transport::has(t->capabilities(), transport::caps::polled)});
+    update_spin_ceiling();
     if (!bind) endpoints_.back().connect_routing_id = std::exchange(options_.connect_routing_id, {});
     // A connect may have attached its pipe already: make it usable before returning.
     process_mailbox();
@@ -86,6 +88,7 @@ std::error_code socket_base::remove_endpoint(std::string_view uri, bool bound, s
                               std::string("this socket has not ") + (bound ? "bound" : "connected") + " it");
     const std::uint64_t id = it->id;
     endpoints_.erase(it); // stops the endpoint: no new pipes from it
+    update_spin_ceiling();
     process_mailbox();    // pipes it made before stopping are attached now
     for (std::size_t i = links_.size(); i-- > 0;) {
         if (i < links_.size() && links_[i]->endpoint_id == id) close_link(*links_[i]);
@@ -171,7 +174,7 @@ errc socket_base::wait(direction dir, std::chrono::milliseconds timeout, Attempt
     const std::uint64_t spin_until = spin_start + fast_clock::ticks(spin_for);
     const std::uint64_t relax_until = spin_start + fast_clock::ticks(spin_.relax());
     bool yielding = false;
-    for (unsigned i = 1;; ++i) {
+    for (unsigned i = 1; spin_for.count() > 0; ++i) { // busy_poll 0: no spin
         // Poll with `pause` first (a peer on another CPU answers within that), then yield
         // between polls so that a peer sharing our CPU gets to run.
         if (yielding)
@@ -383,8 +386,18 @@ std::error_code socket_base::set_option(option_id id, const option_value& v, std
     }
     if (auto ec = options_.set(id, v, why)) return ec;
     if (id == option_id::linger) shared_->set_linger(options_.linger);
+    if (id == option_id::busy_poll) update_spin_ceiling();
     if (id == option_id::router_handover) shared_->set_router_handover(options_.router_handover);
     return {};
+}
+
+void socket_base::update_spin_ceiling() noexcept {
+    std::chrono::nanoseconds ceiling = spin_budget::max;
+    if (options_.busy_poll >= 0)
+        ceiling = std::chrono::microseconds(options_.busy_poll);
+    else if (std::any_of(endpoints_.begin(), endpoints_.end(), [](const endpoint_entry& e) { return e.polled; }))
+        ceiling = spin_budget::polled_max;
+    if (ceiling != spin_.ceiling()) spin_.set_ceiling(ceiling);
 }
 
 std::error_code socket_base::on_action(option_id) {

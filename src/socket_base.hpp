@@ -145,6 +145,7 @@ private:
         bool bound;
         std::unique_ptr<transport::endpoint_handle> handle;
         std::string connect_routing_id; // ROUTER: the id its peer gets
+        bool polled;                    // its transport's peers are polled for (caps::polled)
     };
     // A registered policy, type-erased (see watch()).
     struct watched_policy {
@@ -177,6 +178,8 @@ private:
     clock::time_point linger_deadline() const noexcept;
     std::error_code add_endpoint(std::string_view uri, bool bind, std::string& why);
     std::error_code remove_endpoint(std::string_view uri, bool bound, std::string& why);
+    // Sets the spin's ceiling from busy_poll, or, at -1, from the endpoints' transports.
+    void update_spin_ceiling() noexcept;
 
     std::shared_ptr<context_core> ctx_;
     const socket_type type_;

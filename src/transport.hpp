@@ -35,9 +35,14 @@ namespace volley::transport {
 
 using detail::endpoint;
 
-enum class caps : std::uint32_t { byte_stream = 1, message = 2, zero_copy = 4, remote_write = 8 };
+// `polled`: the peer's data is found by polling memory, not by a system call (kernel
+// bypass: rdma), so a blocked call polls longer before it sleeps (opt::busy_poll).
+enum class caps : std::uint32_t { byte_stream = 1, message = 2, zero_copy = 4, remote_write = 8, polled = 16 };
 constexpr caps operator|(caps a, caps b) noexcept {
     return static_cast<caps>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));
+}
+constexpr bool has(caps set, caps c) noexcept {
+    return (static_cast<std::uint32_t>(set) & static_cast<std::uint32_t>(c)) != 0;
 }
 
 // What a transport knows of the socket that binds or connects. Valid only during

@@ -6,7 +6,7 @@
 //     auto hwm = sock.get(volley::opt::rcvhwm);
 //
 // When an option takes effect: live options are read as the socket works, so a change
-// applies at once (sndtimeo, rcvtimeo, linger, subscribe, unsubscribe, xpub_verbose,
+// applies at once (sndtimeo, rcvtimeo, linger, busy_poll, subscribe, unsubscribe, xpub_verbose,
 // req_relaxed, req_correlate, req_resend_ivl, router_mandatory, router_handover, and
 // connect_routing_id, which the next connect() uses). Every other option is an endpoint
 // option: bind() and connect() copy it into what they make, so it may be set only while the
@@ -30,7 +30,7 @@ enum class option_id {
     heartbeat_ivl, heartbeat_timeout, heartbeat_ttl,
     tcp_keepalive, tcp_keepalive_idle, tcp_keepalive_cnt, tcp_keepalive_intvl, ipv6,
     sndbuf, rcvbuf,
-    input_budget,
+    input_budget, busy_poll,
     subscribe, unsubscribe, xpub_verbose,
     req_relaxed, req_correlate, req_resend_ivl,
     router_mandatory, router_handover, connect_routing_id,
@@ -92,6 +92,13 @@ inline constexpr option<std::int64_t, detail::option_id::maxmsgsize> maxmsgsize{
 /// for unfinished input, on top of what its queues hold (rcvhwm whole messages each).
 /// libzmq has no such bound: there, a peer can grow one endless message until memory runs out.
 inline constexpr option<std::int64_t, detail::option_id::input_budget> input_budget{};
+/// How long a blocked send or recv may poll for its peer before the thread sleeps, in
+/// microseconds, as Linux's SO_BUSY_POLL (default -1: the socket's choice, 50 us, or
+/// 1000 us while it has an rdma:// endpoint, whose peer answers sooner than a sleeping
+/// thread wakes; 0 = sleep at once; at most 1000000). The spin adapts below this ceiling:
+/// it shrinks on an idle socket, so the ceiling bounds the CPU a wait burns, not what it
+/// always burns. A live option.
+inline constexpr option<int, detail::option_id::busy_poll> busy_poll{};
 /// Send a ZMTP PING this often (default 0: no heartbeats).
 inline constexpr option<std::chrono::milliseconds, detail::option_id::heartbeat_ivl> heartbeat_ivl{};
 /// Disconnect when nothing arrives within this long after a PING (default 0: heartbeat_ivl).

@@ -101,6 +101,7 @@ TEST_CASE("options have libzmq's defaults, except a bounded linger") {
     CHECK(s.get(opt::sndtimeo) == infinite);
     CHECK(s.get(opt::rcvtimeo) == infinite);
     CHECK(s.get(opt::routing_id).empty());
+    CHECK(s.get(opt::busy_poll) == -1); // volley's own: the socket's choice
 }
 
 TEST_CASE("a rejected option value is named, with the values the option takes") {
@@ -124,6 +125,9 @@ TEST_CASE("a rejected option value is named, with the values the option takes") 
           std::string::npos);
     CHECK(what_of([&] { s.set(opt::heartbeat_ttl, std::chrono::milliseconds(7'000'000)); })
               .find("heartbeat_ttl takes 0 to 6553599 ms") != std::string::npos);
+    CHECK(what_of([&] { s.set(opt::busy_poll, 1'000'001); })
+              .find("busy_poll takes -1 (the socket's choice) or 0 to 1000000 microseconds, not 1000001") !=
+          std::string::npos);
     CHECK(what_of([&] { s.set(opt::tcp_keepalive, 2); }).find("tcp_keepalive takes -1 (the system's), 0 or 1, not 2") !=
           std::string::npos);
 }
@@ -213,6 +217,8 @@ TEST_CASE("an endpoint option set while the socket has an endpoint is refused, n
         CHECK(s.get(opt::linger) == 0ms);
         s.set(opt::req_correlate, true);
         CHECK(s.get(opt::req_correlate));
+        s.set(opt::busy_poll, 0);
+        CHECK(s.get(opt::busy_poll) == 0);
         // With no endpoint left, endpoint options may be set again (for the next one).
         bind ? s.unbind(ep) : s.disconnect(ep);
         s.set(opt::sndhwm, 5);

@@ -384,6 +384,38 @@ TEST_CASE_TEMPLATE_DEFINE("a monitor made after bind and connect hears those end
     }
 }
 
+TEST_CASE_TEMPLATE_DEFINE("at every busy_poll a blocked call wakes for its peer's message", Scheme, busy_poll_wakes) {
+    // 0 sleeps at once (every reply wakes a sleeping thread), 1 us spins barely, 20000 us
+    // spins through most waits, -1 is the socket's choice: round trips complete in each.
+    for (const int us : {0, 1, 20'000, -1}) {
+        CAPTURE(us);
+        context ctx;
+        auto p = support::pair_up<Scheme>(ctx, socket_type::pair, socket_type::pair);
+        p.a.set(opt::busy_poll, us);
+        p.b.set(opt::busy_poll, us);
+        CHECK(p.a.get(opt::busy_poll) == us);
+        p.a.set(opt::rcvtimeo, 10s);
+        p.b.set(opt::rcvtimeo, 10s);
+        constexpr int rounds = 200;
+        std::thread echo([&] {
+            for (int i = 0; i < rounds; ++i) {
+                auto m = p.a.recv();
+                if (!m || !p.a.send(std::move(*m)).ok()) return;
+            }
+        });
+        int answered = 0;
+        for (int i = 0; i < rounds; ++i) {
+            const std::string body = std::to_string(i);
+            if (!p.b.send(body).ok()) break;
+            auto r = p.b.recv();
+            if (!r || *r != body) break;
+            ++answered;
+        }
+        echo.join();
+        CHECK(answered == rounds);
+    }
+}
+
 TEST_CASE_TEMPLATE_DEFINE("an unbound address can be bound again at once", Scheme, rebind) {
     context ctx;
     socket pull(ctx, socket_type::pull);
@@ -408,6 +440,7 @@ TEST_CASE_TEMPLATE_DEFINE("an unbound address can be bound again at once", Schem
 }
 
 TEST_CASE_TEMPLATE_INSTANTIATE(exchange, VOLLEY_TEST_SCHEMES);
+TEST_CASE_TEMPLATE_INSTANTIATE(busy_poll_wakes, VOLLEY_TEST_SCHEMES);
 TEST_CASE_TEMPLATE_INSTANTIATE(multipart_whole, VOLLEY_TEST_SCHEMES);
 TEST_CASE_TEMPLATE_INSTANTIATE(sizes, VOLLEY_TEST_SCHEMES);
 TEST_CASE_TEMPLATE_INSTANTIATE(hwm, VOLLEY_TEST_SCHEMES);

@@ -50,6 +50,27 @@ TEST_CASE("hits found only by yielding shorten the first phase, hits found relax
     CHECK(b.relax() == spin_budget::relax_max);
 }
 
+TEST_CASE("a ceiling set (busy_poll) bounds the spin, and 0 never spins") {
+    spin_budget b;
+    b.set_ceiling(spin_budget::polled_max);
+    CHECK(b.current() == spin_budget::polled_max);
+    b.slept(1900us); // under twice the ceiling: a longer spin might have saved it
+    CHECK(b.current() == spin_budget::polled_max);
+    for (int i = 0; i < 30; ++i) b.slept(1s);
+    CHECK(b.current() == spin_budget::min);
+    for (int i = 0; i < 30; ++i) b.hit_relaxing();
+    CHECK(b.current() == spin_budget::polled_max);
+    b.set_ceiling(0ns);
+    CHECK(b.current() == 0ns);
+    b.hit_relaxing();
+    b.slept(1us);
+    CHECK(b.current() == 0ns);
+    b.slept(1s);
+    CHECK(b.current() == 0ns); // not lifted to min
+    b.set_ceiling(spin_budget::max);
+    CHECK(b.current() == spin_budget::max);
+}
+
 TEST_CASE("spin_lock: two threads that take it by turns lose none of each other's writes") {
     // A lock that let both in would lose increments (and TSan would report the race).
     spin_lock lock;

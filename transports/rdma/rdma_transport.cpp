@@ -48,7 +48,7 @@ public:
     explicit rdma_transport(context_core& ctx) : ctx_(ctx), addressing_(make_ip_family("rdma")) {}
 
     std::string_view scheme() const noexcept override { return "rdma"; }
-    vt::caps capabilities() const noexcept override { return vt::caps::message; }
+    vt::caps capabilities() const noexcept override { return vt::caps::message | vt::caps::polled; }
 
     std::unique_ptr<vt::endpoint_handle> listen(const endpoint& at, const vt::endpoint_owner& owner,
                                                 std::error_code& ec, std::string& why) override {
