@@ -194,16 +194,20 @@ static_assert([] {
 
 block allocate(std::size_t bytes) {
     const std::size_t c = class_of(bytes);
-    if (c == class_count) return {::operator new(bytes), unpooled};
+    if (c == class_count) return {::operator new(bytes), unpooled, true};
     const auto tag = static_cast<std::uint8_t>(c);
     thread_cache* tc = local_cache();
-    if (tc == nullptr) return {::operator new(class_bytes(c)), tag};
+    if (tc == nullptr) return {::operator new(class_bytes(c)), tag, true};
     batch& b = tc->free[c];
-    if (b.empty() && !shared_depot().take(c, b)) return {::operator new(class_bytes(c)), tag};
+    if (b.empty() && !shared_depot().take(c, b)) return {::operator new(class_bytes(c)), tag, true};
     void* p = b.back();
     b.pop_back();
     VOLLEY_UNPOISON(p, class_bytes(c));
-    return {p, tag};
+    return {p, tag, false};
+}
+
+std::size_t capacity(std::uint8_t size_class) noexcept {
+    return size_class == unpooled ? 0 : class_bytes(size_class);
 }
 
 void deallocate(void* memory, std::uint8_t size_class) noexcept {

@@ -27,11 +27,14 @@ inline constexpr std::uint8_t unpooled = 0xff;
 struct block {
     void* memory;
     std::uint8_t size_class; // pass back to deallocate
+    bool fresh;              // new from the system, not a block the pool had before
 };
 
 // A block of at least `bytes` bytes, max_align_t-aligned. Throws std::bad_alloc.
 block allocate(std::size_t bytes);
 // Returns a block from allocate(); any thread may call it.
 void deallocate(void* memory, std::uint8_t size_class) noexcept;
+// The usable bytes of a block of `size_class` (0 for an unpooled one: its size was asked).
+std::size_t capacity(std::uint8_t size_class) noexcept;
 
 } // namespace volley::detail::body_pool

@@ -21,6 +21,7 @@ namespace volley {
 
 namespace detail {
 struct body;
+struct body_access;
 }
 
 /// One frame: a byte body plus the `more` flag that links it to the next frame.
@@ -146,6 +147,7 @@ public:
     friend bool operator==(const message& a, std::string_view b) noexcept { return a.view() == b; }
 
 private:
+    friend struct detail::body_access;
     enum class kind : std::uint8_t { inline_body, pooled_body, user_body };
     // 64 bytes in four 16-byte moves (a plain 64-byte memcpy became `rep movs` here, whose
     // start-up cost is that of the whole copy several times over). The line may hold body

@@ -16,8 +16,10 @@ namespace {
 constexpr int resolve_timeout_ms = 2000;
 constexpr std::size_t reject_text_max = 140; // an IB CM REJ carries 148 bytes of private data
 
-void accept_params(rdma_conn_param& p, std::byte* hello) noexcept {
+void accept_params(rdma_conn_param& p, std::byte* hello, std::uint8_t reads) noexcept {
     p = {};
+    p.initiator_depth = reads;     // RDMA READs of rendezvous bodies we issue at once
+    p.responder_resources = reads; // and serve
     p.private_data = hello;
     p.private_data_len = rdma_hello_size;
     p.retry_count = 7;     // transport retries before a silent peer is an error
@@ -41,11 +43,12 @@ rdma_buffers rdma_default_buffers() noexcept {
     return {8192, 16, 16};
 }
 
-rdma_hello make_hello(const endpoint_info& info, const rdma_buffers& b) noexcept {
+rdma_hello make_hello(const endpoint_info& info, const rdma_buffers& b, std::uint8_t reads) noexcept {
     rdma_hello h;
     h.type = info.type;
     h.buffer_bytes = b.bytes;
     h.credits = b.recv_count;
+    h.reads = reads;
     return h;
 }
 
@@ -115,10 +118,12 @@ void rdma_listener::on_request(rdma_cm_note& n) noexcept {
             retire_link(reactor_, std::move(link));
             return;
         }
+        // No more READs than the peer serves, nor than it issues for us to serve.
+        link->limit_reads(std::min(n.initiator_depth, n.responder_resources));
         std::byte hello[rdma_hello_size];
-        write_hello(make_hello(*info_, link->buffers()), hello);
+        write_hello(make_hello(*info_, link->buffers(), link->reads()), hello);
         rdma_conn_param p;
-        accept_params(p, hello);
+        accept_params(p, hello, link->reads());
         if (const auto ec = link->watch(this); ec || rdma_accept(link->id(), &p) != 0) {
             emit(info_->monitor, event_type::accept_failed, info_->endpoint, make_error_code(errc::protocol_error),
                  std::string("rdma_accept failed: ") + (ec ? ec.message() : std::strerror(errno)));
@@ -229,9 +234,9 @@ void rdma_connector::on_cm_event(rdma_link& l, rdma_cm_note& n) noexcept {
             return;
         }
         std::byte hello[rdma_hello_size];
-        write_hello(make_hello(*info_, link_->buffers()), hello);
+        write_hello(make_hello(*info_, link_->buffers(), link_->reads()), hello);
         rdma_conn_param p;
-        accept_params(p, hello);
+        accept_params(p, hello, link_->reads());
         if (rdma_connect(link_->id(), &p) != 0)
             failed({errno, std::system_category()}, std::string("rdma_connect failed: ") + std::strerror(errno));
         return;

@@ -82,6 +82,6 @@ private:
 };
 
 // Our hello for a connection of `info`'s socket.
-rdma_hello make_hello(const endpoint_info& info, const rdma_buffers& b) noexcept;
+rdma_hello make_hello(const endpoint_info& info, const rdma_buffers& b, std::uint8_t reads) noexcept;
 
 } // namespace volley::detail

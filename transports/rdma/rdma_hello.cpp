@@ -36,6 +36,7 @@ void write_hello(const rdma_hello& h, std::span<std::byte, rdma_hello_size> out)
     put32(out.data() + 8, h.buffer_bytes);
     put32(out.data() + 12, h.credits);
     std::memcpy(out.data() + 16, h.mechanism.data(), std::min(h.mechanism.size(), mechanism_bytes));
+    out[36] = std::byte{h.reads};
 }
 
 std::optional<rdma_hello> read_hello(std::span<const std::byte> data, std::string& why) {
@@ -71,6 +72,7 @@ std::optional<rdma_hello> read_hello(std::span<const std::byte> data, std::strin
     }
     const char* m = reinterpret_cast<const char*>(data.data() + 16);
     h.mechanism.assign(m, strnlen(m, mechanism_bytes));
+    h.reads = std::to_integer<std::uint8_t>(data[36]);
     return h;
 }
 

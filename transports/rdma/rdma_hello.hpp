@@ -9,7 +9,9 @@
 //   off 8   eager buffer size, bytes (u32, big-endian)
 //   off 12  receive buffers posted for the peer: its first credits (u32, big-endian)
 //   off 16  the security mechanism, 20 bytes NUL-padded, as in the ZMTP greeting
-//   off 36  reserved, zero
+//   off 36  RDMA READs of rendezvous bodies this side issues and serves at once (0: none, a
+//           side that takes large frames only in eager pieces)
+//   off 37  reserved, zero
 //
 // The transport reads the rest of private data as padding (the kernel hands the whole 56
 // or 196 bytes over). A peer whose private data is not a hello is not volley, and is
@@ -34,6 +36,7 @@ struct rdma_hello {
     std::uint32_t buffer_bytes = 0; // each eager buffer
     std::uint32_t credits = 0;      // receive buffers posted for the peer
     std::string mechanism = "NULL";
+    std::uint8_t reads = 0;         // RDMA READs at once (rendezvous), 0: eager only
 };
 
 inline constexpr std::size_t rdma_hello_size = 40;

@@ -14,6 +14,8 @@ namespace {
 constexpr unsigned cq_ack_batch = 16;
 // Inline data asked of the device (rxe offers 512); fewer if it refuses.
 constexpr std::uint32_t inline_wanted = 256;
+// RDMA READs of rendezvous bodies in flight at once, at most (fewer if the device says so).
+constexpr int reads_wanted = 4;
 
 bool set_nonblocking(int fd) noexcept {
     const int flags = ::fcntl(fd, F_GETFL);
@@ -69,6 +71,7 @@ std::unique_ptr<rdma_link> rdma_link::adopt(reactor& r, rdma_cm_id* id, std::str
 rdma_link::~rdma_link() {
     (void)watch(nullptr);
     if (id_ != nullptr && id_->qp != nullptr) rdma_destroy_qp(id_);
+    registrations_.clear();
     if (mr_ != nullptr) ibv_dereg_mr(mr_);
     if (cq_ != nullptr) {
         if (unacked_cq_events_ != 0) ibv_ack_cq_events(cq_, unacked_cq_events_);
@@ -91,11 +94,20 @@ bool rdma_link::make_queue_pair(const rdma_buffers& b, std::string& why) {
         why = errno_text("ibv_alloc_pd", errno);
         return false;
     }
+    registrations_.use(pd_);
+    // Rendezvous needs RDMA READ: as many at once as both roles of the device allow, each no
+    // larger than the port's largest message. A device that does not say reads none.
+    ibv_device_attr dattr{};
+    ibv_port_attr pattr{};
+    if (ibv_query_device(dev, &dattr) == 0 && ibv_query_port(dev, id_->port_num, &pattr) == 0) {
+        reads_ = static_cast<std::uint8_t>(std::clamp(std::min(dattr.max_qp_rd_atom, dattr.max_qp_init_rd_atom), 0, reads_wanted));
+        max_read_ = pattr.max_msg_sz;
+    }
     if ((comp_ = ibv_create_comp_channel(dev)) == nullptr || !set_nonblocking(comp_->fd)) {
         why = errno_text("ibv_create_comp_channel", errno);
         return false;
     }
-    const int depth = static_cast<int>(b.send_count + b.recv_count) + 8; // + control sends
+    const int depth = static_cast<int>(b.send_count + b.recv_count + reads_) + 8; // + control sends
     if ((cq_ = ibv_create_cq(dev, depth, this, comp_, 0)) == nullptr) {
         why = errno_text("ibv_create_cq", errno);
         return false;
@@ -109,7 +121,7 @@ bool rdma_link::make_queue_pair(const rdma_buffers& b, std::string& why) {
     attr.send_cq = cq_;
     attr.recv_cq = cq_;
     attr.qp_type = IBV_QPT_RC;
-    attr.cap.max_send_wr = b.send_count + 8; // data slots + credit and end messages
+    attr.cap.max_send_wr = b.send_count + 8 + reads_; // data slots + credit and end messages + reads
     attr.cap.max_recv_wr = b.recv_count;
     attr.cap.max_send_sge = 1;
     attr.cap.max_recv_sge = 1;
@@ -182,6 +194,10 @@ void rdma_link::read_cm_events() noexcept {
     n.type = ev->event;
     n.status = ev->status;
     n.id = ev->id;
+    if (n.type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+        n.initiator_depth = ev->param.conn.initiator_depth;
+        n.responder_resources = ev->param.conn.responder_resources;
+    }
     const bool conn = n.type == RDMA_CM_EVENT_CONNECT_REQUEST || n.type == RDMA_CM_EVENT_ESTABLISHED ||
                       n.type == RDMA_CM_EVENT_REJECTED;
     try {

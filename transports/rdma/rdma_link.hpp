@@ -15,9 +15,11 @@
 
 #include "reactor.hpp"
 #include "rdma_hello.hpp"
+#include "rdma_mr_cache.hpp"
 
 #include <rdma/rdma_cma.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +36,8 @@ struct rdma_cm_note {
     int status = 0;
     rdma_cm_id* id = nullptr;          // CONNECT_REQUEST: the new connection's id
     std::vector<std::byte> private_data; // CONNECT_REQUEST, ESTABLISHED, REJECTED
+    std::uint8_t initiator_depth = 0;     // CONNECT_REQUEST: RDMA READs the peer issues at once
+    std::uint8_t responder_resources = 0; // and serves at once
 };
 
 class rdma_link;
@@ -83,6 +87,12 @@ public:
     ibv_cq* cq() const noexcept { return cq_; }
     const rdma_buffers& buffers() const noexcept { return buffers_; }
     std::uint32_t max_inline() const noexcept { return max_inline_; }
+    // RDMA READs this side issues and serves at once (0: none); the largest one, in bytes.
+    std::uint8_t reads() const noexcept { return reads_; }
+    void limit_reads(std::uint8_t n) noexcept { reads_ = std::min(reads_, n); }
+    std::uint64_t max_read() const noexcept { return max_read_; }
+    // The registrations of message bodies on this connection's protection domain.
+    rdma_mr_cache& registrations() noexcept { return registrations_; }
     std::uint32_t lkey() const noexcept;
     std::byte* send_slot(std::uint32_t i) const noexcept { return memory_.get() + std::size_t{i} * buffers_.bytes; }
     std::byte* recv_slot(std::uint32_t i) const noexcept {
@@ -118,6 +128,9 @@ private:
     std::unique_ptr<std::byte[]> memory_;
     rdma_buffers buffers_;
     std::uint32_t max_inline_ = 0;
+    std::uint8_t reads_ = 0;
+    std::uint64_t max_read_ = 0;
+    rdma_mr_cache registrations_;
     rdma_link_target* target_ = nullptr;
     bool cm_watched_ = false;
     bool cq_watched_ = false;

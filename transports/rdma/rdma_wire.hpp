@@ -9,9 +9,22 @@
 //           [u64 whole frame size, for `first`], body bytes
 //
 // Several records share one buffer, so a burst of small messages leaves in
-// one send work request (inline when it fits the device's max_inline). A
-// frame larger than a buffer goes as a `first` record and `piece` records
-// in the buffers after it, received straight into the frame's allocation.
+// one send work request (inline when it fits the device's max_inline).
+//
+// Rendezvous: a message frame of rendezvous_min bytes or more, when the peer
+// reads (its hello's `reads`), stays in the sender's memory, registered
+// (rdma_mr_cache.hpp), and a `first` + `remote` record carries its
+// descriptor (u64 address, u32 rkey, u32 zero) in place of the body. The
+// receiver allocates the frame, RDMA-READs the body straight into it (up to
+// `reads` at once; frames after it wait behind it, so order holds), and
+// acknowledges each read done in the immediate data of its next send, which
+// frees the sender's copy. The sender offers at most exposed_max bodies at
+// once, and ends the stream only once every one is acknowledged.
+//
+// Otherwise a frame larger than a buffer goes as a `first` record and
+// `piece` records in the buffers after it, received straight into the
+// frame's allocation (a peer that reads no bodies, a body that could not be
+// registered, a frame above the device's largest READ).
 //
 // Flow control: each side posts its receive buffers and tells the peer how
 // many (the hello's credits). A send takes a credit; every send carries, in
@@ -21,7 +34,8 @@
 // them are owed, or at once when the peer may be out of them. The last
 // credit is kept for such a message: a receiver never runs out of posted
 // buffers (no RNR), and two sides both out of credits always free one.
-// Immediate data bit 31 ends the stream (the half-close the driver asks for).
+// Immediate data: bits 0-15 credits, 16-23 rendezvous reads acknowledged,
+// bit 31 ends the stream (the half-close the driver asks for).
 //
 // Wake-ups: the completion channel and the connection's CM channel are on
 // the reactor (rdma_link.hpp); either wakes the driver with the readiness it
@@ -76,13 +90,13 @@ public:
     bool in_message() const noexcept { return in_message_; }
     // Nothing taken in and not decoded: nor news in the completion queue since the last poll
     // (a completion the reactor was told of while the driver did not read).
-    bool idle() const noexcept { return ready_.empty() && !failed_ && !cq_news_.load(); }
+    bool idle() const noexcept { return ready_.empty() && !landed() && !failed_ && !cq_news_.load(); }
     bool reading_large_body() const noexcept { return false; }
     enum class received { bytes, none, ended, failed };
     received receive(int& err) noexcept;
     void set_read_mark() noexcept {}
     bool input_below_mark() const noexcept { return false; }
-    bool unread_input() const noexcept { return !ready_.empty(); }
+    bool unread_input() const noexcept { return !ready_.empty() || !landing_.empty(); }
     std::string refusal_waiting() noexcept;
 
     // ---- output ----
@@ -115,7 +129,19 @@ private:
     struct out_frame {
         message body;
         bool command = false;
+        bool pieces = false;  // in eager pieces even if large (its registration failed)
         std::size_t sent = 0; // body bytes already in buffers (a frame in pieces)
+    };
+    struct exposed { // a body the peer reads from our memory
+        message body;
+        std::uint32_t registration = 0;
+    };
+    struct landing { // a frame decoded behind a body being read, or that body
+        message body;
+        std::uint32_t registration = 0;
+        bool command = false;
+        bool more = false;
+        bool done = false; // here (a read finished, or an eager frame)
     };
     struct arrived {
         std::uint32_t slot = 0;
@@ -123,8 +149,18 @@ private:
         std::uint32_t offset = 0;
         bool ends = false; // the peer's end of stream
     };
-    // Takes what completed: received buffers into ready_, freed send slots, credits.
+    // Takes what completed: received buffers into ready_, freed send slots, credits, reads
+    // done and the peer's acknowledgements of ours.
     void poll() noexcept;
+    void read_done(const ibv_wc& c) noexcept;
+    void acknowledged(std::uint32_t n) noexcept;
+    bool landed() const noexcept { return !landing_.empty() && landing_.front().done; }
+    // A frame to the driver (`out`), or behind those still being read; false when it waits.
+    bool hand(message& out, bool& command, message&& body, bool cmd, bool more);
+    // Starts reading a remote body of `size` bytes; a failure is the connection's.
+    status start_read(std::uint64_t size, const std::byte* descriptor, bool cmd, bool more) noexcept;
+    // Writes a rendezvous record for `f` at `at`; false when it goes in pieces instead.
+    bool expose(out_frame& f, std::byte* at, std::uint8_t kind) noexcept;
     // Fills and posts buffers from out_ while slots and credits allow.
     bool post_data(int& err) noexcept;
     bool post_send(std::uint32_t slot, std::uint32_t length, bool ends) noexcept;
@@ -159,6 +195,9 @@ private:
     bool large_more_ = false;
     bool large_open_ = false;
     bool peer_ended_ = false;
+    std::deque<landing> landing_;
+    std::uint32_t reads_busy_ = 0;
+    std::uint32_t acks_owed_ = 0; // reads done, not yet told
     bool discarding_ = false; // discard_input(): closing, nothing more is taken
     bool failed_ = false;
     errc error_code_{};
@@ -180,6 +219,9 @@ private:
     std::uint32_t slots_busy_ = 0;   // data slots posted, not completed
     std::uint32_t sends_busy_ = 0;   // work requests posted, not completed (data and control)
     std::deque<bool> send_kinds_;    // per posted send, in order: true for a data slot
+    std::deque<exposed> exposed_;    // in the order offered (and acknowledged)
+    std::uint8_t reads_ = 0;         // rendezvous reads at once, both ways (0: eager only)
+    std::uint64_t max_read_ = 0;
     bool end_wanted_ = false;
     bool end_sent_ = false;
 };
